@@ -1,0 +1,57 @@
+"""Provider registry (internal: free to change). One subpackage per provider, same shape each:
+
+    providers/<name>/__init__.py   the Provider: endpoints, headers, error bodies
+    providers/<name>/request.py    LLMRequest -> JSON body (pure)
+    providers/<name>/stream.py     the stream parser: wire payloads -> StreamChunks (pure)
+    providers/<name>/response.py   non-streaming body -> LLMResponse; finish-reason and usage tables
+
+Provider modules are imported on first use, so ``import llmring`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from llmring.exceptions import ProviderNotFoundError
+from llmring.providers.base import Provider
+
+__all__ = ["PROVIDER_NAMES", "canonical_name", "create_provider", "provider_class"]
+
+_CLASSES: dict[str, str] = {
+    "anthropic": "llmring.providers.anthropic:AnthropicProvider",
+    "google": "llmring.providers.google:GoogleProvider",
+    "ollama": "llmring.providers.ollama:OllamaProvider",
+    "openai": "llmring.providers.openai:OpenAIProvider",
+}
+_ALIASES: dict[str, str] = {"gemini": "google"}
+
+PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(_CLASSES))
+
+
+def canonical_name(name: str) -> str:
+    """``gemini`` -> ``google``; raises ``ProviderNotFoundError`` for an unknown name."""
+    lowered = name.strip().lower()
+    lowered = _ALIASES.get(lowered, lowered)
+    if lowered not in _CLASSES:
+        known = ", ".join([*PROVIDER_NAMES, *_ALIASES])
+        raise ProviderNotFoundError(f"unknown provider {name!r} (known: {known})")
+    return lowered
+
+
+def provider_class(name: str) -> type[Provider]:
+    """The Provider class for ``name``, imported on first use."""
+    module_name, _, class_name = _CLASSES[canonical_name(name)].partition(":")
+    cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create_provider(
+    name: str,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Provider:
+    """A configured provider instance; key and base URL default to the environment."""
+    return provider_class(name)(api_key=api_key, base_url=base_url, environ=environ)

@@ -1,0 +1,204 @@
+"""The one accumulator every stream parser shares: text, reasoning, tool calls, the end.
+
+A parser decides *what* a wire event means; ``StreamAssembly`` decides what that does to the
+response so far and which ``StreamChunk`` to emit. That keeps the stream invariants (model on
+every chunk, exactly one final chunk, tool calls complete only on it, reasoning never in
+``delta``) in one place instead of four.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmring.exceptions import ProviderResponseError
+from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+
+
+@dataclass(slots=True)
+class _PendingCall:
+    id: str | None
+    name: str
+    fragments: list[str] = field(default_factory=list)
+
+
+class ToolCallAssembler:
+    """Collects tool calls whose arguments may arrive in fragments.
+
+    Each call is keyed by whatever identifies it on the wire (OpenAI's ``index``,
+    Anthropic's content-block ``index``, Gemini's part position), so parallel calls never
+    merge. Calls come out in the order they started.
+    """
+
+    __slots__ = ("_calls", "_order")
+
+    def __init__(self) -> None:
+        self._calls: dict[Hashable, _PendingCall] = {}
+        self._order: list[Hashable] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._order)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._calls
+
+    def start(self, key: Hashable, *, name: str, id: str | None = None) -> None:
+        """Begin a call. Starting a key twice is a wire error."""
+        if key in self._calls:
+            raise ProviderResponseError(f"tool call {key!r} started twice")
+        self._calls[key] = _PendingCall(id=id, name=name)
+        self._order.append(key)
+
+    def append(self, key: Hashable, arguments: str) -> None:
+        """Add a fragment of a started call's JSON arguments."""
+        try:
+            call = self._calls[key]
+        except KeyError:
+            raise ProviderResponseError(
+                f"arguments for tool call {key!r}, which never started"
+            ) from None
+        if arguments:
+            call.fragments.append(arguments)
+
+    def add(
+        self, key: Hashable, *, name: str, arguments: str | dict[str, Any], id: str | None
+    ) -> None:
+        """Record a call that arrived whole (Gemini, Ollama)."""
+        self.start(key, name=name, id=id)
+        if isinstance(arguments, str):
+            self.append(key, arguments)
+        else:
+            self.append(key, json.dumps(arguments, ensure_ascii=False, separators=(",", ":")))
+
+    def calls(self) -> list[ToolCall]:
+        """The calls so far, complete or not; a call with no id gets ``call_<position>``."""
+        return [
+            ToolCall(
+                id=call.id or f"call_{position}",
+                function=FunctionCall(name=call.name, arguments="".join(call.fragments) or "{}"),
+            )
+            for position, call in enumerate(self._calls[key] for key in self._order)
+        ]
+
+
+class StreamAssembly:
+    """The response so far, and the chunks each step of it produces.
+
+    Parsers call ``text`` / ``reasoning`` / ``refusal`` for deltas, use ``tool_calls`` for
+    calls, record ``usage`` and the raw finish reason as they learn them, and call ``final``
+    once at the terminal event.
+    """
+
+    __slots__ = (
+        "_reasoning",
+        "_refusal",
+        "_text",
+        "finish_reason",
+        "finished",
+        "model",
+        "raw_finish_reason",
+        "tool_calls",
+        "usage",
+    )
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._refusal: list[str] = []
+        self.tool_calls = ToolCallAssembler()
+        self.usage: Usage | None = None
+        self.raw_finish_reason: str | None = None
+        self.finish_reason: FinishReason | None = None
+        self.finished = False
+
+    def text(self, delta: str) -> list[StreamChunk]:
+        if not delta:
+            return []
+        self._text.append(delta)
+        return [StreamChunk(delta=delta, model=self.model)]
+
+    def reasoning(self, delta: str) -> list[StreamChunk]:
+        if not delta:
+            return []
+        self._reasoning.append(delta)
+        return [StreamChunk(reasoning=delta, model=self.model)]
+
+    def refusal(self, delta: str) -> list[StreamChunk]:
+        if not delta:
+            return []
+        self._refusal.append(delta)
+        return [StreamChunk(refusal=delta, model=self.model)]
+
+    def ensure_open(self) -> None:
+        """Raise if input arrives after the terminal event."""
+        if self.finished:
+            raise ProviderResponseError("data after the end of the stream")
+
+    def final(
+        self, finish_reason: FinishReason, raw_finish_reason: str | None
+    ) -> list[StreamChunk]:
+        """The one final chunk: finish reason, usage and the complete tool calls.
+
+        ``finish_reason`` says ``tool_calls`` whenever calls were made and the provider
+        said only that it stopped (Gemini and Ollama say ``STOP`` / ``stop``).
+        """
+        self.ensure_open()
+        if finish_reason == "stop" and self.tool_calls:
+            finish_reason = "tool_calls"
+        self.finish_reason = finish_reason
+        self.raw_finish_reason = raw_finish_reason
+        self.finished = True
+        return [
+            StreamChunk(
+                model=self.model,
+                finish_reason=finish_reason,
+                raw_finish_reason=raw_finish_reason,
+                usage=self.usage,
+                tool_calls=self.tool_calls.calls() or None,
+            )
+        ]
+
+    def snapshot(self) -> LLMResponse:
+        """Everything received so far, as a response (complete once ``finished``)."""
+        return LLMResponse(
+            content="".join(self._text),
+            model=self.model,
+            reasoning="".join(self._reasoning) or None,
+            refusal="".join(self._refusal) or None,
+            finish_reason=self.finish_reason,
+            raw_finish_reason=self.raw_finish_reason,
+            usage=self.usage,
+            tool_calls=self.tool_calls.calls() or None,
+        )
+
+
+def total_usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    total_tokens: int | None = None,
+    cached_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    raw: dict[str, Any] | None = None,
+) -> Usage:
+    """A ``Usage`` whose total is the provider's, or prompt + completion when it gave none."""
+    return Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens if total_tokens is None else total_tokens,
+        cached_tokens=cached_tokens,
+        cache_write_tokens=cache_write_tokens,
+        reasoning_tokens=reasoning_tokens,
+        raw=raw,
+    )
+
+
+def response_from_assembly(assembly: StreamAssembly) -> LLMResponse:
+    """The complete response of a finished assembly (used by non-streaming parsers too)."""
+    if not assembly.finished:
+        raise ProviderResponseError("response has no finish reason")
+    return assembly.snapshot()

@@ -1,0 +1,197 @@
+"""Replay recorded response bodies through the real HTTP stack, offline.
+
+A recording is two files: the body bytes exactly as received
+(``recordings/<provider>/<scenario>.sse|.ndjson|.json``) and a sidecar
+``<scenario>.meta.json`` with the status, the response headers (keys redacted at record time),
+what the body should yield (``expect``), and optionally ``pace_ms``, the gap between events
+when replayed at the recorded pace.
+
+``ReplayStream`` serves a body in chunks of your choosing and remembers whether it was
+closed, which is how tests prove that ``break`` and cancellation close the connection.
+``replay_transport`` plugs a recording into an ``httpx.AsyncClient`` (the demo and
+``llmring chat --replay`` use it); ``mock_recording`` does the same for a respx router.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+
+if TYPE_CHECKING:
+    import respx
+
+__all__ = [
+    "Recording",
+    "ReplayStream",
+    "iter_recordings",
+    "load_recording",
+    "mock_recording",
+    "rechunk",
+    "replay_transport",
+    "split_events",
+]
+
+BODY_SUFFIXES = (".sse", ".ndjson", ".json")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A recorded response: status, headers and the body bytes verbatim."""
+
+    path: Path
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    expect: dict[str, Any] = field(default_factory=dict)
+    pace_ms: float = 0.0
+
+    @property
+    def provider(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def scenario(self) -> str:
+        return self.path.stem
+
+    def response(
+        self,
+        chunks: Sequence[bytes] | None = None,
+        *,
+        pace: float = 0.0,
+        hang_after: int | None = None,
+        request: httpx.Request | None = None,
+    ) -> httpx.Response:
+        """A fresh streaming response over this body (single use, as on the network)."""
+        stream = ReplayStream(
+            [self.body] if chunks is None else chunks, pace=pace, hang_after=hang_after
+        )
+        return httpx.Response(self.status, headers=self.headers, stream=stream, request=request)
+
+
+def load_recording(path: str | Path) -> Recording:
+    """Read a body file and its ``.meta.json`` sidecar."""
+    path = Path(path)
+    meta_path = path.with_name(path.stem + ".meta.json")
+    meta: dict[str, Any] = json.loads(meta_path.read_text("utf-8")) if meta_path.exists() else {}
+    return Recording(
+        path=path,
+        body=path.read_bytes(),
+        status=int(meta.get("status", 200)),
+        headers=dict(meta.get("headers", {})),
+        expect=dict(meta.get("expect", {})),
+        pace_ms=float(meta.get("pace_ms", 0.0)),
+    )
+
+
+def iter_recordings(root: str | Path) -> Iterator[Recording]:
+    """Every recording below ``root``, in path order."""
+    for path in sorted(Path(root).rglob("*")):
+        if path.suffix in BODY_SUFFIXES and not path.name.endswith(".meta.json"):
+            yield load_recording(path)
+
+
+def rechunk(body: bytes, cuts: Iterable[int]) -> list[bytes]:
+    """Split ``body`` at the given offsets (any order, duplicates and out-of-range ignored)."""
+    points = sorted({cut for cut in cuts if 0 < cut < len(body)})
+    edges = [0, *points, len(body)]
+    return [body[start:end] for start, end in itertools.pairwise(edges)]
+
+
+def split_events(body: bytes) -> list[bytes]:
+    """Split a body after each blank line (SSE) or newline (NDJSON), keeping every byte."""
+    separator = b"\n" if b"\n\n" not in body and b"\r\n\r\n" not in body else None
+    if separator is not None:
+        return body.splitlines(keepends=True)
+    pieces, start = [], 0
+    for index in range(len(body)):
+        if body.startswith(b"\n\n", index) or body.startswith(b"\r\n\r\n", index):
+            end = index + (2 if body[index] == 0x0A else 4)
+            if end > start:
+                pieces.append(body[start:end])
+                start = end
+    if start < len(body):
+        pieces.append(body[start:])
+    return [piece for piece in pieces if piece]
+
+
+class ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """Serves byte chunks, optionally paced, optionally hanging after ``hang_after`` chunks.
+
+    ``closed`` turns true when httpx closes the stream, i.e. when the response is closed.
+    """
+
+    def __init__(
+        self, chunks: Sequence[bytes], *, pace: float = 0.0, hang_after: int | None = None
+    ) -> None:
+        self.chunks = list(chunks)
+        self.pace = pace
+        self.hang_after = hang_after
+        self.closed = False
+        self.served = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for index, chunk in enumerate(self.chunks):
+            if index == self.hang_after:
+                await anyio.sleep_forever()
+            if self.pace and index:
+                await anyio.sleep(self.pace)
+            self.served += 1
+            yield chunk
+        if self.hang_after is not None and self.hang_after >= len(self.chunks):
+            await anyio.sleep_forever()
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.served = len(self.chunks)
+        yield from self.chunks
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def replay_transport(recording: Recording, *, pace: float | None = None) -> httpx.MockTransport:
+    """A transport answering every request with ``recording``, one event at a time.
+
+    ``pace`` is the gap between events in seconds; by default the recording's own pace.
+    """
+    gap = recording.pace_ms / 1000 if pace is None else pace
+    events = split_events(recording.body)
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return recording.response(events, pace=gap, request=request)
+
+    return httpx.MockTransport(answer)
+
+
+def mock_recording(
+    router: respx.Router | respx.MockRouter,
+    recording: Recording,
+    *,
+    chunks: Sequence[bytes] | None = None,
+    streams: list[ReplayStream] | None = None,
+    hang_after: int | None = None,
+    **lookups: Any,
+) -> respx.Route:
+    """Route POSTs matching ``lookups`` to fresh replays of ``recording``.
+
+    Each call gets a new response (streams are single-use; fallback calls twice). Pass a
+    list as ``streams`` to collect each ``ReplayStream`` served, e.g. to check it was closed.
+    """
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        response = recording.response(chunks, hang_after=hang_after, request=request)
+        if streams is not None:
+            assert isinstance(response.stream, ReplayStream)
+            streams.append(response.stream)
+        return response
+
+    return router.post(**lookups).mock(side_effect=answer)

@@ -1,0 +1,40 @@
+"""Shared fixtures: every async test runs on asyncio and trio; the environment is cleared."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "recordings"
+FIXTURES = ROOT / "fixtures"
+SHARED_WIRE = ROOT.parent / "shared" / "wire"
+
+_PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "GOOGLE_GEMINI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "OLLAMA_BASE_URL",
+)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the developer's keys, base URLs or llmring settings."""
+    for name in list(os.environ):
+        if name in _PROVIDER_ENV or name.startswith("LLMRING_"):
+            monkeypatch.delenv(name)
+    yield
