@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import SecretStr
 
-from llmring.exceptions import ProviderNotFoundError
+from llmring.exceptions import ProviderError, ProviderNotFoundError
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 
 WireFormat = Literal["sse", "ndjson"]
@@ -47,11 +47,16 @@ class HTTPCall:
 
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
-    """What a provider's error body says: its message, and how long to wait if it says."""
+    """What a provider's error body says: its message, and how long to wait if it says.
+
+    ``error_class`` overrides the class the status code implies, for providers whose status
+    says less than their body (Gemini answers a bad key with 400 and ``API_KEY_INVALID``).
+    """
 
     message: str | None = None
     error_type: str | None = None
     retry_after: float | None = None
+    error_class: type[ProviderError] | None = None
 
 
 class Provider(ABC):
