@@ -1,0 +1,227 @@
+"""``LLMRequest`` to an Anthropic Messages request body (pure).
+
+https://docs.anthropic.com/en/api/messages
+
+What the mapping does where the two vocabularies differ:
+
+- ``system`` messages, wherever they stand, become the top-level ``system`` string (several
+  are joined with blank lines); Anthropic has no system turn.
+- Turns must alternate, so consecutive turns of the same role are merged into one.
+- An assistant turn's ``tool_calls`` become ``tool_use`` blocks; ``tool`` messages become
+  ``tool_result`` blocks in a user turn, ahead of any text of that turn (the API wants the
+  results first).
+- Images: ``data:`` URLs become base64 sources, ``http(s)`` URLs URL sources. OpenAI's
+  ``detail`` has no equivalent (Anthropic picks the resolution) and is not sent; neither is
+  a message's ``name``.
+- ``max_tokens`` is required by the API: ``DEFAULT_MAX_TOKENS`` when the request gives none.
+- ``response_format`` has no equivalent and is refused; extended thinking is asked for with
+  ``extra_params={"thinking": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, assert_never
+
+from llmring.exceptions import ProviderBadRequestError
+from llmring.schemas import (
+    ContentPart,
+    ImagePart,
+    LLMRequest,
+    Message,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    ToolChoiceMode,
+)
+
+__all__ = ["DEFAULT_MAX_TOKENS", "build_body"]
+
+#: ``max_tokens`` sent when the request sets none: the API requires the field, and 4096 is
+#: within every current Claude model's output limit.
+DEFAULT_MAX_TOKENS = 4096
+
+_TOOL_CHOICES: dict[ToolChoiceMode, dict[str, str]] = {
+    "auto": {"type": "auto"},
+    "none": {"type": "none"},
+    "required": {"type": "any"},
+}
+
+
+def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
+    """The Messages API body for ``request`` against ``model``."""
+    if request.response_format is not None:
+        raise ProviderBadRequestError(
+            "response_format has no equivalent in Anthropic's Messages API; ask for JSON in the "
+            "prompt, or force a tool with tool_choice and read its arguments"
+        )
+    system, messages = _map_messages(request.messages)
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": messages,
+    }
+    if system:
+        body["system"] = system
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.tools:
+        body["tools"] = [_tool(tool) for tool in request.tools]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice)
+    if stream:
+        body["stream"] = True
+    return body
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One Anthropic turn being built: tool results first, then the other blocks."""
+
+    role: str
+    position: int
+    results: list[dict[str, Any]] = field(default_factory=list)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def content(self) -> str | list[dict[str, Any]]:
+        blocks = self.results + self.blocks
+        if not blocks:
+            raise ProviderBadRequestError(
+                f"message {self.position} ({self.role}) has no content; Anthropic requires "
+                "every turn to have some"
+            )
+        # A turn of one text block is sent in the API's short form, a plain string.
+        if len(blocks) == 1 and blocks[0]["type"] == "text":
+            text: str = blocks[0]["text"]
+            return text
+        return blocks
+
+
+def _map_messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
+    system: list[str] = []
+    turns: list[_Turn] = []
+
+    def open_turn(role: str, position: int) -> _Turn:
+        if not turns or turns[-1].role != role:
+            turns.append(_Turn(role, position))
+        return turns[-1]
+
+    for position, message in enumerate(messages):
+        match message.role:
+            case "system":
+                if text := _system_text(message, position):
+                    system.append(text)
+            case "user":
+                open_turn("user", position).blocks.extend(_blocks(message.content, position))
+            case "assistant":
+                assistant = open_turn("assistant", position)
+                assistant.blocks.extend(_blocks(message.content, position, images=False))
+                assistant.blocks.extend(_tool_use(call) for call in message.tool_calls or ())
+            case "tool":
+                open_turn("user", position).results.append(_tool_result(message, position))
+            case _:
+                assert_never(message.role)
+    rendered = [{"role": each.role, "content": each.content()} for each in turns]
+    return "\n\n".join(system), rendered
+
+
+def _system_text(message: Message, position: int) -> str:
+    if isinstance(message.content, list) and any(
+        isinstance(part, ImagePart) for part in message.content
+    ):
+        raise ProviderBadRequestError(
+            f"message {position} (system) has an image; Anthropic's system prompt is text only"
+        )
+    return message.text()
+
+
+def _blocks(
+    content: str | list[ContentPart], position: int, *, images: bool = True
+) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        match part:
+            case TextPart(text=text):
+                if text:  # the API rejects empty text blocks
+                    blocks.append({"type": "text", "text": text})
+            case ImagePart(image_url=image):
+                if not images:
+                    raise ProviderBadRequestError(
+                        f"message {position} (assistant) has an image; Anthropic accepts "
+                        "images only from the user and in tool results"
+                    )
+                blocks.append({"type": "image", "source": _image_source(image.url, position)})
+            case _:
+                assert_never(part)
+    return blocks
+
+
+def _image_source(url: str, position: int) -> dict[str, str]:
+    if url.startswith("data:"):
+        header, comma, data = url[len("data:") :].partition(",")
+        media_type, _, encoding = header.partition(";")
+        if not comma or encoding != "base64" or not media_type:
+            raise ProviderBadRequestError(
+                f"message {position} has a data: URL Anthropic cannot take; it needs "
+                "data:<media type>;base64,<data>"
+            )
+        return {"type": "base64", "media_type": media_type, "data": data}
+    if url.startswith(("https://", "http://")):
+        return {"type": "url", "url": url}
+    raise ProviderBadRequestError(
+        f"message {position} has an image URL Anthropic cannot fetch ({url[:40]!r}); "
+        "use an https:// or a data: URL"
+    )
+
+
+def _tool_use(call: ToolCall) -> dict[str, Any]:
+    arguments = call.function.arguments or "{}"
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        raise ProviderBadRequestError(
+            f"tool call {call.id!r} ({call.function.name}) has arguments that are not valid "
+            f"JSON: {arguments[:80]!r}"
+        ) from exc
+    if not isinstance(parsed, dict):
+        raise ProviderBadRequestError(
+            f"tool call {call.id!r} ({call.function.name}) has arguments that are not a JSON "
+            "object, which Anthropic's tool_use input must be"
+        )
+    return {"type": "tool_use", "id": call.id, "name": call.function.name, "input": parsed}
+
+
+def _tool_result(message: Message, position: int) -> dict[str, Any]:
+    if not message.tool_call_id:
+        raise ProviderBadRequestError(
+            f"message {position} (tool) has no tool_call_id; Anthropic needs it to match the "
+            "result to its tool_use"
+        )
+    result: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id}
+    if isinstance(message.content, str):
+        if message.content:
+            result["content"] = message.content
+    elif blocks := _blocks(message.content, position):
+        result["content"] = blocks
+    return result
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    function = tool.function
+    definition: dict[str, Any] = {"name": function.name}
+    if function.description is not None:
+        definition["description"] = function.description
+    definition["input_schema"] = function.parameters
+    if function.strict is not None:
+        definition["strict"] = function.strict
+    return definition
+
+
+def _tool_choice(choice: ToolChoiceMode | ToolChoice) -> dict[str, str]:
+    if isinstance(choice, ToolChoice):
+        return {"type": "tool", "name": choice.function.name}
+    return dict(_TOOL_CHOICES[choice])
