@@ -9,14 +9,14 @@ network chunks is put back together before any line is handed on.
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing
 
 import httpx
 from httpx_sse import EventSource, SSEError
 
 from llmring.exceptions import ProviderResponseError
-
-from .providers.base import WireFormat
+from llmring.providers.base import WireFormat
 
 __all__ = ["NDJSONDecoder", "aiter_payloads", "iter_payloads"]
 
@@ -53,7 +53,7 @@ def _not_sse(error: SSEError, body: bytes) -> ProviderResponseError:
     )
 
 
-async def aiter_payloads(response: httpx.Response, wire: WireFormat) -> AsyncIterator[str]:
+async def aiter_payloads(response: httpx.Response, wire: WireFormat) -> AsyncGenerator[str, None]:
     """The payloads of a streaming response, as they complete."""
     if wire == "sse":
         events = EventSource(response).aiter_sse()
@@ -67,9 +67,10 @@ async def aiter_payloads(response: httpx.Response, wire: WireFormat) -> AsyncIte
             await events.aclose()
     else:
         decoder = NDJSONDecoder()
-        async for data in response.aiter_bytes():
-            for line in decoder.feed(data):
-                yield line
+        async with aclosing(response.aiter_bytes()) as chunks:
+            async for data in chunks:
+                for line in decoder.feed(data):
+                    yield line
         for line in decoder.finish():
             yield line
 

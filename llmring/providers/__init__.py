@@ -16,17 +16,40 @@ from collections.abc import Mapping
 from llmring.exceptions import ProviderNotFoundError
 from llmring.providers.base import Provider
 
-__all__ = ["PROVIDER_NAMES", "canonical_name", "create_provider", "provider_class"]
+__all__ = [
+    "PROVIDER_NAMES",
+    "canonical_name",
+    "create_provider",
+    "provider_class",
+    "provider_names",
+    "register_provider",
+]
 
-_CLASSES: dict[str, str] = {
+_CLASSES: dict[str, str | type[Provider]] = {
     "anthropic": "llmring.providers.anthropic:AnthropicProvider",
     "google": "llmring.providers.google:GoogleProvider",
     "ollama": "llmring.providers.ollama:OllamaProvider",
     "openai": "llmring.providers.openai:OpenAIProvider",
+    # OpenAI's Responses API, for models and features Chat Completions lacks.
+    "openai-responses": "llmring.providers.openai_responses:OpenAIResponsesProvider",
 }
 _ALIASES: dict[str, str] = {"gemini": "google"}
 
+#: The built-in providers.
 PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(_CLASSES))
+
+
+def register_provider(name: str, target: str | type[Provider]) -> None:
+    """Add (or replace) a provider: a class, or ``"module:Class"`` to import on first use.
+
+    The built-in providers are registered the same way.
+    """
+    _CLASSES[name.strip().lower()] = target
+
+
+def provider_names() -> tuple[str, ...]:
+    """Every registered provider name, built-in or added."""
+    return tuple(sorted(_CLASSES))
 
 
 def canonical_name(name: str) -> str:
@@ -34,16 +57,20 @@ def canonical_name(name: str) -> str:
     lowered = name.strip().lower()
     lowered = _ALIASES.get(lowered, lowered)
     if lowered not in _CLASSES:
-        known = ", ".join([*PROVIDER_NAMES, *_ALIASES])
+        known = ", ".join([*provider_names(), *_ALIASES])
         raise ProviderNotFoundError(f"unknown provider {name!r} (known: {known})")
     return lowered
 
 
 def provider_class(name: str) -> type[Provider]:
     """The Provider class for ``name``, imported on first use."""
-    module_name, _, class_name = _CLASSES[canonical_name(name)].partition(":")
-    cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+    target = _CLASSES[canonical_name(name)]
+    if isinstance(target, str):
+        module_name, _, class_name = target.partition(":")
+        target = _CLASSES[canonical_name(name)] = getattr(
+            importlib.import_module(module_name), class_name
+        )
+    return target
 
 
 def create_provider(

@@ -1,0 +1,16 @@
+"""llmring: one async API over OpenAI, Anthropic, Google Gemini and Ollama, over raw HTTP.
+
+from llmring import LLMRing, LLMRequest, Message
+
+async with LLMRing() as ring:
+    request = LLMRequest(model="anthropic:claude-3-5-haiku-20241022",
+                         messages=[Message(role="user", content="Count to 10")])
+    async for chunk in ring.chat_stream(request):
+        print(chunk.delta, end="", flush=True)
+"""
+
+from llmring.schemas import LLMRequest, LLMResponse, Message, StreamChunk, Usage
+from llmring.service import LLMRing
+
+__all__ = ["LLMRequest", "LLMResponse", "LLMRing", "Message", "StreamChunk", "Usage"]
+__version__ = "0.1.0"

@@ -1,0 +1,98 @@
+"""The one provider-agnostic loop: send, decode, feed the parser, yield, finish, wrap errors.
+
+Every provider goes through ``stream`` and ``complete``; providers only build the call and
+parse what comes back. Any error raised once a stream is under way carries ``partial``, the
+response assembled so far, so nothing received is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+import httpx
+
+from llmring._transport import map_transport_errors, open_stream, post
+from llmring._wire import aiter_payloads
+from llmring.exceptions import ProviderError, ProviderResponseError
+from llmring.model_ref import ModelRef
+from llmring.providers.base import Provider
+from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
+
+__all__ = ["complete", "stream"]
+
+
+async def stream(
+    client: httpx.AsyncClient,
+    provider: Provider,
+    request: LLMRequest,
+    ref: ModelRef,
+    *,
+    http_timeout: float | None = None,
+) -> AsyncGenerator[StreamChunk, None]:
+    """Stream ``request`` from ``ref``'s provider, chunk by chunk as they arrive.
+
+    ``http_timeout`` (seconds) bounds the connect and each gap between reads; ``None`` leaves the
+    client's own.
+
+    The response is closed when this generator is closed: on ``break`` (at finalization, or
+    at once under ``contextlib.aclosing``), on cancellation, and on error.
+    """
+    label = str(ref)
+    call = provider.build_call(request, ref.model, stream=True)
+    parser = provider.stream_parser(label)
+    try:
+        async with open_stream(
+            client, call, provider, ref.model, http_timeout=http_timeout
+        ) as response:
+            with map_transport_errors(provider.name, ref.model):
+                async with aclosing(aiter_payloads(response, provider.stream_format)) as payloads:
+                    async for payload in payloads:
+                        for chunk in parser.feed(payload):
+                            yield chunk
+            for chunk in parser.finish():
+                yield chunk
+    except ProviderError as exc:
+        _complete_error(exc, provider.name, ref.model, parser.snapshot())
+        raise
+    except ValueError as exc:  # a parser tripped on a shape its wire models did not expect
+        error = ProviderResponseError(f"could not parse the stream: {exc}")
+        _complete_error(error, provider.name, ref.model, parser.snapshot())
+        raise error from exc
+
+
+async def complete(
+    client: httpx.AsyncClient,
+    provider: Provider,
+    request: LLMRequest,
+    ref: ModelRef,
+    *,
+    http_timeout: float | None = None,
+) -> LLMResponse:
+    """Send ``request`` to the non-streaming endpoint and parse the whole answer."""
+    call = provider.build_call(request, ref.model, stream=False)
+    body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
+    try:
+        return provider.parse_response(body, str(ref))
+    except ProviderError as exc:
+        _complete_error(exc, provider.name, ref.model, None)
+        raise
+    except ValueError as exc:
+        error = ProviderResponseError(
+            f"could not parse the response: {exc}",
+            body_excerpt=body[:500].decode("utf-8", "replace"),
+        )
+        _complete_error(error, provider.name, ref.model, None)
+        raise error from exc
+
+
+def _complete_error(
+    error: ProviderError, provider: str, model: str, partial: LLMResponse | None
+) -> None:
+    """Fill in what a pure parser could not know: who failed, and what had arrived."""
+    if error.provider is None:
+        error.provider = provider
+    if error.model is None:
+        error.model = model
+    if error.partial is None:
+        error.partial = partial
