@@ -1,0 +1,171 @@
+"""``LLMRequest`` to the JSON body of Ollama's ``POST /api/chat`` (pure).
+
+Ollama's native chat API differs from OpenAI's in the ways handled here: images are bare
+base64 strings in ``message.images`` (no URLs), tool-call arguments are JSON objects,
+a tool result names its tool (``tool_name``) instead of a call id, sampling settings go
+in ``options`` (``num_predict`` for max tokens), structured output is ``format``, and
+there is no ``tool_choice``. Thinking is ``extra_params={"think": True}``.
+API reference: https://docs.ollama.com/api/chat,
+https://docs.ollama.com/capabilities/tool-calling
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, assert_never
+
+from llmring.exceptions import ProviderBadRequestError
+from llmring.schemas import (
+    ImagePart,
+    LLMRequest,
+    Message,
+    TextPart,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    ToolChoiceMode,
+)
+
+__all__ = ["build_body"]
+
+
+def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
+    """The ``/api/chat`` body for ``request`` (before ``extra_params`` are merged in).
+
+    Raises ``ProviderBadRequestError`` for what Ollama cannot do: an image given by URL,
+    a forced tool call (``tool_choice`` ``"required"`` or a named function), or a
+    ``response_format`` with no ``format`` equivalent. ``Tool.function.strict`` and an
+    image's ``detail`` have no Ollama counterpart and are not sent.
+    """
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": _messages(request.messages),
+        "stream": stream,
+    }
+    send_tools = _tools_enabled(request.tool_choice)  # raises for a forced call
+    if request.tools and send_tools:
+        body["tools"] = [_tool(tool) for tool in request.tools]
+    format_ = _format(request.response_format)
+    if format_ is not None:
+        body["format"] = format_
+    options: dict[str, Any] = {}
+    if request.temperature is not None:
+        options["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        options["num_predict"] = request.max_tokens
+    if options:
+        body["options"] = options
+    return body
+
+
+def _messages(messages: list[Message]) -> list[dict[str, Any]]:
+    tool_names: dict[str, str] = {}  # tool_call_id -> function name, from earlier turns
+    out = []
+    for message in messages:
+        text, images = _content(message)
+        wire: dict[str, Any] = {"role": message.role, "content": text}
+        if images:
+            wire["images"] = images
+        if message.tool_calls:
+            wire["tool_calls"] = [_tool_call(call) for call in message.tool_calls]
+            tool_names.update((call.id, call.function.name) for call in message.tool_calls)
+        if message.role == "tool":
+            # Ollama matches a result to its call by the tool's name, not an id.
+            name = tool_names.get(message.tool_call_id or "") or message.name
+            if name:
+                wire["tool_name"] = name
+        out.append(wire)
+    return out
+
+
+def _content(message: Message) -> tuple[str, list[str]]:
+    """The message text (text parts joined by newlines) and its base64 images."""
+    if isinstance(message.content, str):
+        return message.content, []
+    texts: list[str] = []
+    images: list[str] = []
+    for part in message.content:
+        match part:
+            case TextPart(text=text):
+                texts.append(text)
+            case ImagePart(image_url=image):
+                images.append(_image_base64(image.url))
+    return "\n".join(texts), images
+
+
+def _image_base64(url: str) -> str:
+    if not url.startswith("data:"):
+        raise ProviderBadRequestError(
+            "Ollama takes images only as base64 data, not by URL: download the image and "
+            f"pass it as a data:<mime>;base64,... URL (got {url[:60]!r})"
+        )
+    header, comma, data = url.partition(",")
+    if not comma or not header.endswith(";base64") or not data:
+        raise ProviderBadRequestError(
+            f"Ollama needs base64 image data: expected data:<mime>;base64,<data> (got {url[:40]!r})"
+        )
+    return data
+
+
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    try:
+        arguments = json.loads(call.function.arguments or "{}")
+    except json.JSONDecodeError:
+        arguments = None
+    if not isinstance(arguments, dict):
+        raise ProviderBadRequestError(
+            f"tool call {call.id!r} ({call.function.name}): Ollama needs the arguments as a "
+            f"JSON object, got {call.function.arguments[:60]!r}"
+        )
+    return {"function": {"name": call.function.name, "arguments": arguments}}
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.function.name}
+    if tool.function.description is not None:
+        function["description"] = tool.function.description
+    function["parameters"] = tool.function.parameters
+    return {"type": "function", "function": function}
+
+
+def _tools_enabled(tool_choice: ToolChoiceMode | ToolChoice | None) -> bool:
+    """Whether to send the tools; Ollama has no ``tool_choice`` to force a call with."""
+    match tool_choice:
+        case None | "auto":
+            return True
+        case "none":
+            return False
+        case "required":
+            wanted = "a call to some tool"
+        case ToolChoice(function=function):
+            wanted = f"a call to {function.name!r}"
+        case _:
+            assert_never(tool_choice)
+    raise ProviderBadRequestError(
+        f"Ollama cannot force a tool call (tool_choice asked for {wanted}); "
+        'use tool_choice "auto" and ask for the tool in the prompt'
+    )
+
+
+def _format(response_format: dict[str, Any] | None) -> str | dict[str, Any] | None:
+    """OpenAI's ``response_format`` as Ollama's ``format``: ``"json"`` or a JSON schema."""
+    if response_format is None:
+        return None
+    match response_format.get("type"):
+        case "text":
+            return None
+        case "json_object":
+            return "json"
+        case "json_schema":
+            spec = response_format.get("json_schema")
+            schema = spec.get("schema") if isinstance(spec, dict) else None
+            if not isinstance(schema, dict):
+                raise ProviderBadRequestError(
+                    'response_format json_schema needs {"json_schema": {"schema": {...}}}'
+                )
+            return schema
+        case other:
+            raise ProviderBadRequestError(
+                f"Ollama has no equivalent of response_format type {other!r} "
+                "(supported: text, json_object, json_schema)"
+            )

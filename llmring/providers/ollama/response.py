@@ -1,0 +1,189 @@
+"""What an Ollama reply means: its wire lines, finish reasons and token counts.
+
+Holds the small wire models of an ``/api/chat`` (or ``/api/generate``) line, the
+``done_reason`` table and the usage mapping that the stream parser reuses, and
+``parse_response`` for a ``"stream": false`` body, which is one ``done: true`` line.
+API reference: https://docs.ollama.com/api/chat
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from llmring.exceptions import ProviderResponseError
+from llmring.providers._assembly import StreamAssembly, response_from_assembly, total_usage
+from llmring.schemas import FinishReason, LLMResponse, StreamChunk, Usage
+
+__all__ = [
+    "DEFAULT_FINISH_REASON",
+    "FINISH_REASONS",
+    "OllamaErrorLine",
+    "OllamaFunction",
+    "OllamaLine",
+    "OllamaMessage",
+    "OllamaToolCall",
+    "decode_payload",
+    "finish_line",
+    "map_finish_reason",
+    "parse_response",
+    "read_line",
+    "usage_from_line",
+]
+
+#: ``done_reason`` to llmring's finish reason. Ollama says ``stop`` after tool calls too;
+#: ``StreamAssembly.final`` turns that into ``tool_calls``. ``load``/``unload`` answer an
+#: empty request that only (un)loaded the model.
+FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "load": "stop",
+    "unload": "stop",
+}
+#: For a missing ``done_reason`` (older servers) or one this table does not know yet.
+DEFAULT_FINISH_REASON: FinishReason = "stop"
+
+#: The counters of the done line kept in ``Usage.raw``, in Ollama's spelling.
+_USAGE_FIELDS = (
+    "prompt_eval_count",
+    "eval_count",
+    "total_duration",
+    "load_duration",
+    "prompt_eval_duration",
+    "eval_duration",
+)
+_EXCERPT = 200
+
+
+class OllamaFunction(BaseModel):
+    """``tool_calls[].function``: arguments come as a JSON object, not a string."""
+
+    name: str
+    arguments: dict[str, Any] | None = None
+    index: int | None = None
+
+
+class OllamaToolCall(BaseModel):
+    """One whole tool call; newer servers add ``id`` (``call_...``)."""
+
+    id: str | None = None
+    function: OllamaFunction
+
+
+class OllamaMessage(BaseModel):
+    """``message`` of an ``/api/chat`` line."""
+
+    content: str = ""
+    thinking: str = ""
+    tool_calls: list[OllamaToolCall] | None = None
+
+
+class OllamaLine(BaseModel):
+    """One NDJSON line (or a whole ``stream: false`` body).
+
+    ``/api/chat`` puts text in ``message``; ``/api/generate`` in ``response`` and
+    ``thinking``. The ``done: true`` line adds ``done_reason`` and the counters.
+    """
+
+    done: bool
+    message: OllamaMessage | None = None
+    response: str = ""
+    thinking: str = ""
+    done_reason: str | None = None
+    prompt_eval_count: int | None = None
+    eval_count: int | None = None
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_duration: int | None = None
+
+
+class OllamaErrorLine(BaseModel):
+    """``{"error": "..."}``: an error body, or an in-band failure line in a 200 stream."""
+
+    error: str
+
+
+# Content lines come first: an error line fails OllamaLine (no "done") and lands on
+# OllamaErrorLine, so the common case is validated once.
+_PAYLOAD: TypeAdapter[OllamaLine | OllamaErrorLine] = TypeAdapter(
+    Annotated[OllamaLine | OllamaErrorLine, Field(union_mode="left_to_right")]
+)
+
+
+def decode_payload(payload: str | bytes) -> OllamaLine | OllamaErrorLine:
+    """One line (or body) as a wire model; ``ProviderResponseError`` if it is neither."""
+    try:
+        return _PAYLOAD.validate_json(payload)
+    except ValidationError:
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        raise ProviderResponseError(
+            f"unexpected Ollama line: {text[:_EXCERPT]!r}", body_excerpt=text[:_EXCERPT]
+        ) from None
+
+
+def map_finish_reason(done_reason: str | None) -> FinishReason:
+    """``done_reason`` as llmring's finish reason (before the tool-call rule)."""
+    if done_reason is None:
+        return DEFAULT_FINISH_REASON
+    return FINISH_REASONS.get(done_reason, DEFAULT_FINISH_REASON)
+
+
+def usage_from_line(line: OllamaLine) -> Usage | None:
+    """The done line's counters; ``None`` when it has none (a load/unload reply).
+
+    ``prompt_eval_count`` is left out when the whole prompt came from the cache, so it
+    counts as 0. ``eval_count`` includes thinking tokens (Ollama does not split them).
+    """
+    raw = {name: value for name in _USAGE_FIELDS if (value := getattr(line, name)) is not None}
+    if not raw:
+        return None
+    return total_usage(line.prompt_eval_count or 0, line.eval_count or 0, raw=raw)
+
+
+def read_line(assembly: StreamAssembly, line: OllamaLine) -> list[StreamChunk]:
+    """Add a line's thinking, text and tool calls to ``assembly``; the chunks that makes."""
+    message = line.message
+    if message is None:  # /api/generate, or a done line without message
+        text, thinking = line.response, line.thinking
+    else:
+        text, thinking = message.content, message.thinking
+        for call in message.tool_calls or ():
+            function = call.function
+            # Calls arrive whole, so the key only has to keep them apart: the server's
+            # index, else its id, else a fresh key (the id becomes call_<position>).
+            key: object = (
+                function.index
+                if function.index is not None
+                else call.id
+                if call.id is not None
+                else object()
+            )
+            assembly.tool_calls.add(
+                key, name=function.name, arguments=function.arguments or {}, id=call.id
+            )
+    if not thinking:
+        return assembly.text(text)
+    return assembly.reasoning(thinking) + assembly.text(text)
+
+
+def finish_line(assembly: StreamAssembly, line: OllamaLine) -> list[StreamChunk]:
+    """The final chunk for the ``done: true`` line (after ``read_line`` took its content)."""
+    assembly.usage = usage_from_line(line)
+    return assembly.final(map_finish_reason(line.done_reason), line.done_reason)
+
+
+def parse_response(body: bytes, model: str) -> LLMResponse:
+    """A ``"stream": false`` body (one ``done: true`` object) as an ``LLMResponse``."""
+    payload = decode_payload(body)
+    if isinstance(payload, OllamaErrorLine):
+        raise ProviderResponseError(payload.error)
+    if not payload.done:
+        raise ProviderResponseError(
+            "Ollama response is not done: a streamed line where one complete reply was expected"
+        )
+    assembly = StreamAssembly(model)
+    read_line(assembly, payload)
+    finish_line(assembly, payload)
+    return response_from_assembly(assembly)
