@@ -1,0 +1,212 @@
+"""``LLMRequest`` -> the JSON body of Gemini's ``generateContent`` (pure).
+
+https://ai.google.dev/api/generate-content#request-body, function calling:
+https://ai.google.dev/gemini-api/docs/function-calling, structured output:
+https://ai.google.dev/gemini-api/docs/structured-output
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from llmring.exceptions import ProviderBadRequestError
+from llmring.providers.base import apply_extra_params
+from llmring.schemas import ImagePart, LLMRequest, Message, TextPart, Tool, ToolChoice
+
+__all__ = ["build_body", "merge_extra_params"]
+
+_TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+_GENERATION_CONFIG = "generationConfig"
+
+
+def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
+    """The body for ``model``; the same whether streamed or not (the URL says which)."""
+    system: list[dict[str, Any]] = []
+    contents: list[dict[str, Any]] = []
+    call_names: dict[str, str] = {}
+    results: list[dict[str, Any]] | None = None  # the open turn of function responses
+    for message in request.messages:
+        if message.role == "tool":
+            part = _function_response(message, call_names)
+            # Answers to parallel calls go back together, in one user turn.
+            if results is None:
+                results = []
+                contents.append({"role": "user", "parts": results})
+            results.append(part)
+            continue
+        results = None
+        match message.role:
+            case "system":
+                system.extend(_parts(message, images=False))
+            case "user":
+                contents.append({"role": "user", "parts": _user_parts(message)})
+            case "assistant":
+                contents.append({"role": "model", "parts": _model_parts(message, call_names)})
+    if not contents:
+        raise ProviderBadRequestError("Gemini needs at least one non-system message")
+    body: dict[str, Any] = {"contents": contents}
+    if system:
+        body["systemInstruction"] = {"parts": system}
+    if request.tools:
+        body["tools"] = [{"functionDeclarations": [_declaration(tool) for tool in request.tools]}]
+    if request.tool_choice is not None and (request.tools or request.tool_choice != "none"):
+        body["toolConfig"] = {"functionCallingConfig": _calling_config(request)}
+    config = _generation_config(request)
+    if config:
+        body[_GENERATION_CONFIG] = config
+    return body
+
+
+def merge_extra_params(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """``apply_extra_params``, except that ``generationConfig`` is merged key by key into
+    the one built from the request, so ``{"generationConfig": {"thinkingConfig": ...}}``
+    asks for thinking without losing ``temperature`` or ``maxOutputTokens``."""
+    config = extra.get(_GENERATION_CONFIG)
+    if not isinstance(config, Mapping):
+        apply_extra_params(body, extra)
+        return
+    merged = dict(body.get(_GENERATION_CONFIG, {}))
+    apply_extra_params(merged, config)
+    apply_extra_params(
+        body, {key: value for key, value in extra.items() if key != _GENERATION_CONFIG}
+    )
+    if merged:
+        body[_GENERATION_CONFIG] = merged
+    else:
+        body.pop(_GENERATION_CONFIG, None)
+
+
+def _parts(message: Message, *, images: bool) -> list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return [{"text": message.content}] if message.content else []
+    parts: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            parts.append({"text": part.text})
+        elif images:
+            parts.append(_image(part))
+        else:
+            raise ProviderBadRequestError(f"Gemini takes no images in a {message.role} message")
+    return parts
+
+
+def _user_parts(message: Message) -> list[dict[str, Any]]:
+    parts = _parts(message, images=True)
+    if not parts:
+        raise ProviderBadRequestError("a user message needs content; Gemini refuses empty turns")
+    return parts
+
+
+def _image(part: ImagePart) -> dict[str, Any]:
+    url = part.image_url.url
+    if url.startswith("data:"):
+        header, sep, data = url[5:].partition(",")
+        mime_type, _, encoding = header.partition(";")
+        if not sep or encoding != "base64" or not mime_type:
+            raise ProviderBadRequestError(
+                "image data URL must look like data:<mime type>;base64,<data>"
+            )
+        return {"inlineData": {"mimeType": mime_type, "data": data}}
+    if urlsplit(url).scheme != "https":
+        raise ProviderBadRequestError(f"Gemini takes images as https:// or data: URLs, not {url!r}")
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    if guessed is None:
+        raise ProviderBadRequestError(
+            f"cannot tell the image type of {url!r} from its name; send it as a data: URL"
+        )
+    return {"fileData": {"mimeType": guessed, "fileUri": url}}
+
+
+def _model_parts(message: Message, call_names: dict[str, str]) -> list[dict[str, Any]]:
+    parts = _parts(message, images=False)
+    for call in message.tool_calls or ():
+        try:
+            args = json.loads(call.function.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            raise ProviderBadRequestError(
+                f"tool call {call.id!r} has arguments that are not JSON: {exc}"
+            ) from None
+        if not isinstance(args, dict):
+            raise ProviderBadRequestError(
+                f"tool call {call.id!r}: Gemini needs arguments that are a JSON object"
+            )
+        call_names[call.id] = call.function.name
+        parts.append({"functionCall": {"name": call.function.name, "args": args}})
+    if not parts:
+        raise ProviderBadRequestError("an assistant message needs content or tool_calls")
+    return parts
+
+
+def _function_response(message: Message, call_names: dict[str, str]) -> dict[str, Any]:
+    # Gemini matches a result to its call by function name; ours carry the call's id.
+    name = call_names.get(message.tool_call_id or "")
+    if name is None:
+        raise ProviderBadRequestError(
+            f"tool message answers tool_call_id {message.tool_call_id!r}, "
+            "which no earlier assistant message called"
+        )
+    if not isinstance(message.content, str) and any(
+        isinstance(part, ImagePart) for part in message.content
+    ):
+        raise ProviderBadRequestError("Gemini takes no images in a tool result")
+    text = message.text()
+    try:
+        result = json.loads(text)
+    except json.JSONDecodeError:
+        result = None
+    response = result if isinstance(result, dict) else {"result": text}
+    return {"functionResponse": {"name": name, "response": response}}
+
+
+def _declaration(tool: Tool) -> dict[str, Any]:
+    function = tool.function
+    declaration: dict[str, Any] = {"name": function.name}
+    if function.description is not None:
+        declaration["description"] = function.description
+    declaration["parameters"] = function.parameters
+    return declaration
+
+
+def _calling_config(request: LLMRequest) -> dict[str, Any]:
+    choice = request.tool_choice
+    names = {tool.function.name for tool in request.tools or ()}
+    if isinstance(choice, ToolChoice):
+        if choice.function.name not in names:
+            raise ProviderBadRequestError(
+                f"tool_choice names {choice.function.name!r}, which is not among the tools"
+            )
+        return {"mode": "ANY", "allowedFunctionNames": [choice.function.name]}
+    if choice is None or (choice != "none" and not names):
+        raise ProviderBadRequestError(f"tool_choice {choice!r} needs tools")
+    return {"mode": _TOOL_MODES[choice]}
+
+
+def _generation_config(request: LLMRequest) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    response_format = request.response_format
+    if response_format is None:
+        return config
+    match response_format.get("type"):
+        case "text":
+            pass
+        case "json_object":
+            config["responseMimeType"] = "application/json"
+        case "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema")
+            if not isinstance(schema, dict):
+                raise ProviderBadRequestError(
+                    'response_format "json_schema" needs json_schema.schema, a JSON Schema object'
+                )
+            config["responseMimeType"] = "application/json"
+            config["responseJsonSchema"] = schema
+        case other:
+            raise ProviderBadRequestError(f"Gemini has no response_format of type {other!r}")
+    return config

@@ -1,0 +1,221 @@
+"""Gemini ``streamGenerateContent?alt=sse``: each payload is a whole response, in pieces.
+
+Every SSE event carries one ``GenerateContentResponse`` with the next parts of candidate 0;
+the stream has no end marker of its own, so the turn is over when a chunk carried a
+``finishReason`` (or the prompt was blocked) and the body then ends.
+https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Hashable
+from itertools import pairwise
+from typing import Any
+
+from llmring.exceptions import ProviderResponseError
+from llmring.providers._assembly import StreamAssembly
+from llmring.providers.google.response import (
+    GoogleFunctionCall,
+    GooglePartialArg,
+    GoogleUsageMetadata,
+    add_part,
+    map_usage,
+    parse_payload,
+    terminal_reason,
+)
+from llmring.schemas import FinishReason, LLMResponse, StreamChunk
+
+__all__ = ["GoogleStreamParser"]
+
+_PathKey = str | int
+# RFC 9535 normalized-path segments: .name, ['name'] / ["name"], [index].
+_SEGMENT = re.compile(
+    r"\.(?P<name>[^.\[\]]+)|\[(?P<index>\d+)\]|\['(?P<single>(?:[^'\\]|\\.)*)'\]"
+    r'|\["(?P<double>(?:[^"\\]|\\.)*)"\]'
+)
+_ESCAPE = re.compile(r"\\(.)")
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_json_path(path: str) -> tuple[_PathKey, ...]:
+    """``"$.a.b[0]['c d']"`` -> ``("a", "b", 0, "c d")``."""
+    keys: list[_PathKey] = []
+    position = 1
+    while path.startswith("$") and position < len(path):
+        match = _SEGMENT.match(path, position)
+        if match is None:
+            break
+        if (index := match["index"]) is not None:
+            keys.append(int(index))
+        else:
+            quoted = match["single"] if match["single"] is not None else match["double"]
+            keys.append(match["name"] if quoted is None else _ESCAPE.sub(r"\1", quoted))
+        position = match.end()
+    if not path.startswith("$") or position != len(path) or not keys:
+        raise ProviderResponseError(f"unusable jsonPath in streamed function args: {path!r}")
+    return tuple(keys)
+
+
+class _Text:
+    """A string argument still arriving in ``stringValue`` pieces (joined once, at the end)."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, piece: str) -> None:
+        self.pieces = [piece]
+
+
+def _join_text(value: object) -> str:
+    if isinstance(value, _Text):
+        return "".join(value.pieces)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+class _StreamedArguments:
+    """Rebuilds the JSON object of a call whose arguments arrive as ``partialArgs``.
+
+    Each piece names its place with a JSON path; string values continue across pieces at
+    the same path (../shared/wire/gemini/function-call-partial-args-gemini3.sse sends
+    ``"Boston"`` then ``""`` for ``$.location``).
+    """
+
+    __slots__ = ("root",)
+
+    def __init__(self, initial: dict[str, Any] | None) -> None:
+        self.root: dict[str, Any] = dict(initial or {})
+
+    def apply(self, arg: GooglePartialArg) -> None:
+        value: Any
+        if arg.numberValue is not None:
+            value = arg.numberValue
+        elif arg.boolValue is not None:
+            value = arg.boolValue
+        elif arg.nullValue is not None:
+            value = None
+        elif arg.stringValue is None:
+            return  # a path with no value yet
+        path = _parse_json_path(arg.jsonPath)
+        node: Any = self.root
+        for key, next_key in pairwise(path):
+            node = _child(node, key, list_next=isinstance(next_key, int))
+        last = path[-1]
+        if arg.stringValue is not None:
+            existing = _get(node, last)
+            if isinstance(existing, _Text):
+                existing.pieces.append(arg.stringValue)
+                return
+            value = _Text(arg.stringValue)
+        _put(node, last, value)
+
+    def to_json(self) -> str:
+        return json.dumps(self.root, ensure_ascii=False, separators=(",", ":"), default=_join_text)
+
+
+def _get(node: Any, key: _PathKey) -> Any:
+    if isinstance(node, dict) and isinstance(key, str):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and key < len(node):
+        return node[key]
+    return None
+
+
+def _put(node: Any, key: _PathKey, value: Any) -> None:
+    if isinstance(node, dict) and isinstance(key, str):
+        node[key] = value
+    elif isinstance(node, list) and isinstance(key, int):
+        node.extend([None] * (key + 1 - len(node)))
+        node[key] = value
+    else:
+        raise ProviderResponseError(f"streamed function args: {key!r} does not fit {node!r}")
+
+
+def _child(node: Any, key: _PathKey, *, list_next: bool) -> Any:
+    existing = _get(node, key)
+    if existing is None:
+        existing = [] if list_next else {}
+        _put(node, key, existing)
+    return existing
+
+
+class GoogleStreamParser:
+    """Pure state machine: Gemini SSE payloads in, ``StreamChunk``s out.
+
+    ``usageMetadata`` comes on every chunk as running totals and only the last one counts
+    (../shared/wire/gemini/text-gemini2-flash.sse even changes promptTokenCount on the
+    way); it is turned into ``Usage`` only when the final chunk or a snapshot needs it.
+    """
+
+    __slots__ = ("_assembly", "_end", "_open_call", "_payloads", "_usage", "_usage_mapped")
+
+    def __init__(self, model: str) -> None:
+        self._assembly = StreamAssembly(model)
+        self._end: tuple[FinishReason, str] | None = None
+        self._usage: GoogleUsageMetadata | None = None
+        self._usage_mapped: GoogleUsageMetadata | None = None
+        self._open_call: tuple[Hashable, _StreamedArguments] | None = None
+        self._payloads = 0
+
+    def feed(self, payload: str) -> list[StreamChunk]:
+        """One payload (a ``GenerateContentResponse``) in, its text/thought chunks out."""
+        assembly = self._assembly
+        assembly.ensure_open()
+        response = parse_payload(payload)
+        self._payloads += 1
+        if response.usageMetadata is not None:
+            self._usage = response.usageMetadata
+        chunks: list[StreamChunk] = []
+        if response.candidates and (content := response.candidates[0].content) is not None:
+            for index, part in enumerate(content.parts):
+                key = (self._payloads, index)
+                call = part.functionCall
+                if call is not None and (call.willContinue or call.name is None):
+                    self._streamed_call(call, key)
+                else:
+                    chunks += add_part(assembly, part, key)
+        if (end := terminal_reason(response)) is not None:
+            self._end = end
+        return chunks
+
+    def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> None:
+        """Gemini 3's streamed arguments: ``{name, willContinue}``, then ``partialArgs``
+        pieces, then an empty ``{}`` (function-call-partial-args-gemini3.sse)."""
+        if call.name is not None:
+            self._close_call()
+            self._assembly.tool_calls.start(key, name=call.name, id=call.id)
+            self._open_call = (key, _StreamedArguments(call.args))
+        if call.partialArgs:
+            if self._open_call is None:
+                raise ProviderResponseError("streamed function args before the call's name")
+            arguments = self._open_call[1]
+            for arg in call.partialArgs:
+                arguments.apply(arg)
+        if not call.willContinue:
+            self._close_call()
+
+    def _close_call(self) -> None:
+        if self._open_call is not None:
+            key, arguments = self._open_call
+            self._open_call = None
+            self._assembly.tool_calls.append(key, arguments.to_json())
+
+    def _sync_usage(self) -> None:
+        if self._usage is not None and self._usage is not self._usage_mapped:
+            self._assembly.usage = map_usage(self._usage)
+            self._usage_mapped = self._usage
+
+    def finish(self) -> list[StreamChunk]:
+        """End of input: the final chunk, or an error if no ``finishReason`` came."""
+        self._assembly.ensure_open()
+        if self._end is None:
+            raise ProviderResponseError("stream ended before a finishReason")
+        self._close_call()
+        self._sync_usage()
+        return self._assembly.final(*self._end)
+
+    def snapshot(self) -> LLMResponse:
+        """The response so far (complete once ``finish`` returned)."""
+        self._sync_usage()
+        return self._assembly.snapshot()
