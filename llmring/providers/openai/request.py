@@ -1,0 +1,92 @@
+"""``LLMRequest`` -> OpenAI Chat Completions JSON body (pure).
+
+https://platform.openai.com/docs/api-reference/chat/create
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmring.exceptions import ProviderBadRequestError
+from llmring.schemas import ContentPart, LLMRequest, Message, TextPart, ToolChoice
+
+__all__ = ["build_body", "build_message", "check_tool_choice"]
+
+
+def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
+    """The Chat Completions body for ``request`` against ``model``."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [build_message(message) for message in request.messages],
+        "stream": stream,
+    }
+    if stream:
+        # Without it no usage is sent. For OpenAI-compatible servers that reject it,
+        # pass extra_params={"stream_options": None}.
+        body["stream_options"] = {"include_usage": True}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        # OpenAI's current name; reasoning models (o-series, gpt-5) reject "max_tokens".
+        body["max_completion_tokens"] = request.max_tokens
+    if request.tools:
+        body["tools"] = [tool.model_dump(exclude_none=True) for tool in request.tools]
+    if request.tool_choice is not None:
+        choice = check_tool_choice(request)
+        body["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
+    if request.response_format is not None:
+        body["response_format"] = request.response_format
+    return body
+
+
+def check_tool_choice(request: LLMRequest) -> str | ToolChoice:
+    """The request's tool_choice, once it is known to name a tool that was given."""
+    choice = request.tool_choice
+    assert choice is not None
+    if not request.tools:
+        raise ProviderBadRequestError("tool_choice was given without any tools")
+    if isinstance(choice, ToolChoice):
+        names = {tool.function.name for tool in request.tools}
+        if choice.function.name not in names:
+            raise ProviderBadRequestError(
+                f"tool_choice names {choice.function.name!r}, which is not among the tools"
+            )
+    return choice
+
+
+def build_message(message: Message) -> dict[str, Any]:
+    """One message in Chat Completions' shape (``metadata`` is never sent)."""
+    match message.role:
+        case "system" | "user":
+            out: dict[str, Any] = {"role": message.role, "content": _content(message)}
+        case "assistant":
+            # content may be null on a turn that only called tools
+            content = None if message.tool_calls and not message.content else _content(message)
+            out = {"role": "assistant", "content": content}
+            if message.tool_calls:
+                out["tool_calls"] = [call.model_dump() for call in message.tool_calls]
+        case "tool":
+            if message.tool_call_id is None:
+                raise ProviderBadRequestError("a tool message needs the tool_call_id it answers")
+            return {
+                "role": "tool",
+                "tool_call_id": message.tool_call_id,
+                "content": _content(message),
+            }
+    if message.name is not None:
+        out["name"] = message.name
+    return out
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return message.content
+    return [_part(part, message.role) for part in message.content]
+
+
+def _part(part: ContentPart, role: str) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if role != "user":
+        raise ProviderBadRequestError(f"OpenAI accepts images only in user messages, not {role}")
+    return {"type": "image_url", "image_url": part.image_url.model_dump(exclude_none=True)}
