@@ -2,9 +2,9 @@
 
 A recording is two files: the body bytes exactly as received
 (``recordings/<provider>/<scenario>.sse|.ndjson|.json``) and a sidecar
-``<scenario>.meta.json`` with the status, the response headers (keys redacted at record time),
-what the body should yield (``expect``), and optionally ``pace_ms``, the gap between events
-when replayed at the recorded pace.
+``<scenario>.meta.json`` with the model asked for, the status, the response headers (keys
+redacted at record time), what the body should yield (``expect``), and optionally
+``pace_ms``, the gap between events when replayed at the recorded pace.
 
 ``ReplayStream`` serves a body in chunks of your choosing and remembers whether it was
 closed, which is how tests prove that ``break`` and cancellation close the connection.
@@ -47,6 +47,7 @@ class Recording:
 
     path: Path
     body: bytes
+    model: str = ""
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     expect: dict[str, Any] = field(default_factory=dict)
@@ -59,6 +60,11 @@ class Recording:
     @property
     def scenario(self) -> str:
         return self.path.stem
+
+    @property
+    def is_stream(self) -> bool:
+        """A 2xx streamed body (SSE or NDJSON), as opposed to a whole JSON answer or an error."""
+        return self.status < 400 and self.path.suffix in (".sse", ".ndjson")
 
     def response(
         self,
@@ -83,6 +89,7 @@ def load_recording(path: str | Path) -> Recording:
     return Recording(
         path=path,
         body=path.read_bytes(),
+        model=str(meta.get("model", "")),
         status=int(meta.get("status", 200)),
         headers=dict(meta.get("headers", {})),
         expect=dict(meta.get("expect", {})),

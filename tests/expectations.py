@@ -1,0 +1,36 @@
+"""Compare a response against a recording's hand-written ``expect`` block."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llmring.schemas import LLMResponse
+
+
+def summary(response: LLMResponse, expect: dict[str, Any]) -> dict[str, Any]:
+    """The parts of ``response`` that ``expect`` speaks of, in ``expect``'s shape."""
+    usage = response.usage.model_dump(exclude={"raw"}) if response.usage else {}
+    return {
+        "text": response.content,
+        "reasoning_chars": len(response.reasoning or ""),
+        "tool_calls": [
+            {"name": call.function.name, "arguments": json.loads(call.function.arguments)}
+            for call in response.tool_calls or []
+        ],
+        "finish_reason": response.finish_reason,
+        "raw_finish_reason": response.raw_finish_reason,
+        "usage": {key: usage.get(key) for key in expect.get("usage", {})},
+    }
+
+
+def expected(expect: dict[str, Any]) -> dict[str, Any]:
+    """``expect`` with the optional keys filled in as absent."""
+    return {
+        "text": expect["text"],
+        "reasoning_chars": expect.get("reasoning_chars", 0),
+        "tool_calls": expect.get("tool_calls", []),
+        "finish_reason": expect["finish_reason"],
+        "raw_finish_reason": expect.get("raw_finish_reason"),
+        "usage": expect.get("usage", {}),
+    }
