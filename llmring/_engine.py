@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import cast
 
 import httpx
 
 from llmring._transport import map_transport_errors, open_stream, post
-from llmring._wire import aiter_payloads
+from llmring._wire import NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError
 from llmring.model_ref import ModelRef
 from llmring.providers.base import Provider
@@ -45,11 +46,17 @@ async def stream(
         async with open_stream(
             client, call, provider, ref.model, http_timeout=http_timeout
         ) as response:
+            decoder = await _decoder(response, provider)
+            # One flat loop, no generator per layer: this is the per-chunk hot path.
             with map_transport_errors(provider.name, ref.model):
-                async with aclosing(aiter_payloads(response, provider.stream_format)) as payloads:
-                    async for payload in payloads:
-                        for chunk in parser.feed(payload):
-                            yield chunk
+                async with aclosing(_body(response)) as body:
+                    async for data in body:
+                        for payload in decoder.feed(data):
+                            for chunk in parser.feed(payload):
+                                yield chunk
+            for payload in decoder.finish():
+                for chunk in parser.feed(payload):
+                    yield chunk
             for chunk in parser.finish():
                 yield chunk
     except ProviderError as exc:
@@ -84,6 +91,24 @@ async def complete(
         )
         _complete_error(error, provider.name, ref.model, None)
         raise error from exc
+
+
+async def _decoder(response: httpx.Response, provider: Provider) -> SSEDecoder | NDJSONDecoder:
+    """The body's decoder; a body of the wrong kind is refused showing what it said."""
+    try:
+        return decoder_for(provider.stream_format, response)
+    except ProviderResponseError as error:
+        error.body_excerpt = (await response.aread())[:500].decode("utf-8", "replace")
+        raise
+
+
+def _body(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The body's bytes as they arrive; skips httpx's decoder layer when there is no encoding."""
+    if response.headers.get("content-encoding", "identity") == "identity":
+        body = response.aiter_raw()
+    else:
+        body = response.aiter_bytes()
+    return cast("AsyncGenerator[bytes, None]", body)  # httpx types them as AsyncIterator
 
 
 def _complete_error(

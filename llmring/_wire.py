@@ -1,91 +1,133 @@
-"""Body bytes to wire payloads: SSE event data, or NDJSON lines.
+"""Body bytes to wire payloads: the ``data`` of each SSE event, or each NDJSON line.
 
-SSE goes through httpx-sse's ``EventSource`` (a spec-following line splitter and decoder;
-https://html.spec.whatwg.org/multipage/server-sent-events.html). NDJSON is ours:
-``NDJSONDecoder`` decodes UTF-8 incrementally, so a character or a ``\\r\\n`` split across
-network chunks is put back together before any line is handed on.
+Both decoders work on bytes and share the house verbs: ``feed(bytes) -> list[str]`` and
+``finish() -> list[str]``. They split lines before decoding text, which is safe because no
+byte of a multi-byte UTF-8 character is ``\\r`` or ``\\n``; a character or a ``\\r\\n`` cut
+across network reads is therefore put back together for free, and no incremental text
+decoder runs on the hot path.
+
+SSE follows https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation:
+lines end in CRLF, LF or CR; one space after the colon is stripped; ``data`` lines are joined
+with ``\\n``; a blank line dispatches an event that had data; comments and the ``event``,
+``id`` and ``retry`` fields carry nothing llmring needs (every provider repeats the event
+name inside the JSON payload); an event cut off by the end of the body is discarded.
+httpx-sse implements the same algorithm over text; this one exists because the per-chunk
+budget (see benchmarks/) does not leave room for decoding text twice.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncGenerator, Iterator
-from contextlib import aclosing
+from collections.abc import Iterator
 
 import httpx
-from httpx_sse import EventSource, SSEError
 
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.base import WireFormat
 
-__all__ = ["NDJSONDecoder", "aiter_payloads", "iter_payloads"]
+__all__ = ["NDJSONDecoder", "SSEDecoder", "decoder_for", "iter_payloads"]
+
+_BOM = codecs.BOM_UTF8
+
+
+class SSEDecoder:
+    """Bytes in, the ``data`` of each complete event out."""
+
+    __slots__ = ("_buffer", "_data", "_pending_cr", "_started")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[bytes] = []
+        self._pending_cr = False
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        if not self._started:
+            if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
+                self._buffer += chunk  # too short to tell whether it is a BOM yet
+                return []
+            self._started = True
+            chunk = self._buffer + chunk
+            self._buffer = b""
+            chunk = chunk.removeprefix(_BOM)
+        if self._pending_cr:
+            chunk = b"\r" + chunk
+            self._pending_cr = False
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):
+                # It may be the first half of a CRLF: decide when the next read comes.
+                self._pending_cr = True
+                chunk = chunk[:-1]
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = (self._buffer + chunk).split(b"\n")
+        self._buffer = lines.pop()
+        events: list[str] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(b"\n".join(data).decode("utf-8", "replace"))
+                    data.clear()
+            elif line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line == b"data":
+                data.append(b"")
+        return events
+
+    def finish(self) -> list[str]:
+        """Nothing: an event not ended by a blank line is incomplete and is discarded."""
+        self._buffer = b""
+        self._data.clear()
+        return []
 
 
 class NDJSONDecoder:
-    """Bytes in, complete lines out; blank lines are dropped, a trailing ``\\r`` stripped."""
+    """Bytes in, complete non-blank lines out, a trailing ``\\r`` stripped."""
 
-    __slots__ = ("_buffer", "_decoder")
+    __slots__ = ("_buffer",)
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        self._buffer = b""
 
-    def feed(self, data: bytes) -> list[str]:
-        text = self._buffer + self._decoder.decode(data)
-        if "\n" not in text:
-            self._buffer = text
+    def feed(self, chunk: bytes) -> list[str]:
+        if b"\n" not in chunk:
+            self._buffer += chunk
             return []
-        *lines, self._buffer = text.split("\n")
-        return [stripped for line in lines if (stripped := line.rstrip("\r"))]
+        *lines, rest = (self._buffer + chunk).split(b"\n")
+        self._buffer = rest
+        return [
+            line.rstrip(b"\r").decode("utf-8", "replace")
+            for line in lines
+            if line and line != b"\r"
+        ]
 
     def finish(self) -> list[str]:
-        """Whatever is left: a last line that had no newline, if any."""
-        rest = (self._buffer + self._decoder.decode(b"", final=True)).strip()
-        self._buffer = ""
-        return [rest] if rest else []
+        """A last line that had no newline, if any: the parser judges whether it is whole."""
+        rest = self._buffer.strip()
+        self._buffer = b""
+        return [rest.decode("utf-8", "replace")] if rest else []
 
 
-def _not_sse(error: SSEError, body: bytes) -> ProviderResponseError:
-    # A proxy's HTML page with status 200 lands here; show the person what it said.
-    return ProviderResponseError(
-        f"expected a server-sent event stream: {error}",
-        body_excerpt=body[:500].decode("utf-8", "replace"),
-    )
+def decoder_for(wire: WireFormat, response: httpx.Response) -> SSEDecoder | NDJSONDecoder:
+    """The decoder for ``wire``, after checking the response really is that format.
 
-
-async def aiter_payloads(response: httpx.Response, wire: WireFormat) -> AsyncGenerator[str, None]:
-    """The payloads of a streaming response, as they complete."""
-    if wire == "sse":
-        events = EventSource(response).aiter_sse()
-        try:
-            async for event in events:
-                if event.data:
-                    yield event.data
-        except SSEError as exc:
-            raise _not_sse(exc, await response.aread()) from exc
-        finally:
-            await events.aclose()
-    else:
-        decoder = NDJSONDecoder()
-        async with aclosing(response.aiter_bytes()) as chunks:
-            async for data in chunks:
-                for line in decoder.feed(data):
-                    yield line
-        for line in decoder.finish():
-            yield line
+    A body that is not ``text/event-stream`` where SSE was asked for (a proxy's HTML page
+    with status 200, a JSON error) is refused with what it said, never parsed as events.
+    """
+    if wire == "ndjson":
+        # Ollama Cloud sends NDJSON as application/json; any content type is accepted.
+        return NDJSONDecoder()
+    content_type = response.headers.get("content-type", "")
+    if "text/event-stream" not in content_type.partition(";")[0]:
+        raise ProviderResponseError(
+            f"expected a server-sent event stream, got content type {content_type!r}"
+        )
+    return SSEDecoder()
 
 
 def iter_payloads(response: httpx.Response, wire: WireFormat) -> Iterator[str]:
-    """The same as ``aiter_payloads`` for a synchronous (in-memory) response."""
-    if wire == "sse":
-        try:
-            for event in EventSource(response).iter_sse():
-                if event.data:
-                    yield event.data
-        except SSEError as exc:
-            raise _not_sse(exc, response.read()) from exc
-    else:
-        decoder = NDJSONDecoder()
-        for data in response.iter_bytes():
-            yield from decoder.feed(data)
-        yield from decoder.finish()
+    """The payloads of a synchronous (e.g. in-memory) response, as they complete."""
+    decoder = decoder_for(wire, response)
+    for chunk in response.iter_bytes():
+        yield from decoder.feed(chunk)
+    yield from decoder.finish()

@@ -6,8 +6,7 @@ per provider, and the alias resolver. Everything else lives in the modules it ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -91,14 +90,17 @@ class LLMRing:
 
         return await first_response(request.model, self.resolve(request.model, profile), send)
 
-    async def chat_stream(
+    def chat_stream(
         self, request: LLMRequest, profile: str | None = None
-    ) -> AsyncIterator[StreamChunk]:
+    ) -> AsyncGenerator[StreamChunk, None]:
         """Chunks as the model produces them; the last one has finish reason and usage.
 
-        Closing this generator closes the HTTP response; use ``contextlib.aclosing`` to close
-        it the moment you stop reading rather than when the generator is finalized.
+        The model name is resolved at once (an unknown alias raises here); nothing is sent
+        until the first chunk is asked for. Closing the generator closes the HTTP response:
+        ``async with contextlib.aclosing(ring.chat_stream(request)) as chunks`` closes it the
+        moment you stop reading, rather than when the generator is finalized.
         """
+        refs = self.resolve(request.model, profile)
 
         def start(ref: ModelRef) -> AsyncGenerator[StreamChunk, None]:
             return _engine.stream(
@@ -109,10 +111,9 @@ class LLMRing:
                 http_timeout=request.timeout,
             )
 
-        refs = self.resolve(request.model, profile)
-        async with aclosing(first_stream(request.model, refs, start)) as chunks:
-            async for chunk in chunks:
-                yield chunk
+        if len(refs) == 1:  # nothing to fall back to: no extra layer on the hot path
+            return start(refs[0])
+        return first_stream(request.model, refs, start)
 
     # --- providers ---------------------------------------------------------------------
 

@@ -53,8 +53,15 @@ def test_split_inside_every_multibyte_character_and_crlf(recording: Recording) -
 
 def test_the_recordings_exercise_multibyte_and_crlf_splits() -> None:
     """The explicit cases above only mean something if such bytes are in the recordings."""
-    assert sum(len(multibyte_cuts(r.body)) for r in STREAMS) > 100
-    assert sum(len(crlf_cuts(r.body)) for r in STREAMS) > 20
+    multibyte: dict[str, int] = {}
+    for recording in STREAMS:
+        multibyte[recording.provider] = multibyte.get(recording.provider, 0) + len(
+            multibyte_cuts(recording.body)
+        )
+    assert {provider: count >= 10 for provider, count in multibyte.items()} == dict.fromkeys(
+        multibyte, True
+    )
+    assert sum(len(crlf_cuts(r.body)) for r in STREAMS) > 20  # Gemini frames with CRLF
 
 
 @pytest.mark.parametrize("recording", STREAMS, ids=IDS)
