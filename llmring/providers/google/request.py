@@ -163,12 +163,25 @@ def _function_response(message: Message, call_names: dict[str, str]) -> dict[str
 
 
 def _declaration(tool: Tool) -> dict[str, Any]:
+    # Tools arrive as JSON Schema, which ``parameters`` (an OpenAPI subset) refuses as soon as
+    # it meets additionalProperties, $schema or const; ``parametersJsonSchema`` takes it as is.
     function = tool.function
     declaration: dict[str, Any] = {"name": function.name}
     if function.description is not None:
         declaration["description"] = function.description
-    declaration["parameters"] = function.parameters
+    if not _takes_nothing(function.parameters):
+        declaration["parametersJsonSchema"] = function.parameters
     return declaration
+
+
+def _takes_nothing(schema: dict[str, Any]) -> bool:
+    """``{"type": "object", "properties": {}}``: a function without parameters, for which
+    Gemini wants the schema left out."""
+    return (
+        schema.get("type") == "object"
+        and not schema.get("properties")
+        and set(schema) <= {"type", "properties", "required", "additionalProperties"}
+    )
 
 
 def _calling_config(request: LLMRequest) -> dict[str, Any]:
