@@ -1,0 +1,375 @@
+"""The ``llmring`` command line: manage the lockfile's aliases, see providers, chat from a terminal.
+
+    llmring lock init [--force] [--file PATH]      write a starter lockfile
+    llmring lock validate [--file PATH]            check a lockfile
+    llmring bind ALIAS MODEL[,MODEL...]            bind an alias (primary first, then fallbacks)
+    llmring unbind ALIAS                           remove an alias
+    llmring aliases [--json]                       list the aliases of a profile
+    llmring providers [--json]                     which providers the environment configures
+    llmring chat PROMPT | --replay FILE            stream an answer to the terminal
+
+``main(argv)`` returns the exit code (listed in ``llmring --help``) instead of exiting, so it
+can be called from Python; the ``llmring`` entry point and ``python -m llmring`` exit with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from llmring import LLMRing, __version__
+from llmring._cli_chat import DEFAULT_MODEL, ChatOptions, run_chat
+from llmring._cli_errors import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROVIDER,
+    UsageError,
+    report_error,
+)
+from llmring.exceptions import LLMRingError
+from llmring.providers import provider_names
+
+__all__ = ["build_parser", "main", "mask_key"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error argparse has printed
+        return stop.code if isinstance(stop.code, int) else EXIT_OK
+    command: Command = args.run
+    try:
+        return command(args)
+    except (LLMRingError, UsageError) as error:
+        return report_error(error)
+    except KeyboardInterrupt:
+        print("\nllmring: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `llmring chat ... | head -1`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PROVIDER
+
+
+# --- the parser ------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command, each with its own ``--help``."""
+    parser = _parser(
+        argparse.ArgumentParser,
+        prog="llmring",
+        description="Chat with LLMs from the terminal and manage the aliases in llmring.lock.",
+    )
+    parser.add_argument("--version", action="version", version=f"llmring {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    lock = _subcommand(commands, "lock", "create or check a lockfile")
+    lock_commands = lock.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    init = _subcommand(lock_commands, "init", "write a starter lockfile", run=_lock_init)
+    init.add_argument("--force", action="store_true", help="overwrite an existing lockfile")
+    _add_file(init, "the lockfile to write (default: $LLMRING_LOCKFILE_PATH or ./llmring.lock)")
+    validate = _subcommand(lock_commands, "validate", "check a lockfile", run=_lock_validate)
+    _add_file(validate)
+
+    bind = _subcommand(commands, "bind", "bind an alias to models", run=_bind)
+    bind.add_argument("alias", metavar="ALIAS", help="the name code asks for, e.g. chatbot")
+    bind.add_argument(
+        "models",
+        metavar="MODEL[,MODEL...]",
+        help="provider:model references, primary first, then fallbacks in order",
+    )
+    _add_profile(bind)
+    _add_file(bind, "the lockfile to edit (default: $LLMRING_LOCKFILE_PATH or ./llmring.lock)")
+
+    unbind = _subcommand(commands, "unbind", "remove an alias", run=_unbind)
+    unbind.add_argument("alias", metavar="ALIAS")
+    _add_profile(unbind)
+    _add_file(unbind, "the lockfile to edit (default: $LLMRING_LOCKFILE_PATH or ./llmring.lock)")
+
+    aliases = _subcommand(commands, "aliases", "list aliases and their models", run=_aliases)
+    _add_profile(aliases)
+    aliases.add_argument("--json", action="store_true", help="print {alias: [models...]}")
+    _add_file(aliases)
+
+    providers = _subcommand(
+        commands, "providers", "which providers the environment configures", run=_providers
+    )
+    providers.add_argument("--json", action="store_true", help="print the table as JSON")
+
+    _add_chat(commands)
+    return parser
+
+
+def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    chat = _subcommand(
+        commands,
+        "chat",
+        "send a prompt and stream the answer",
+        run=_chat,
+        description=(
+            "Send PROMPT and stream the answer to stdout as it arrives. Errors, and with "
+            "--verbose the model's reasoning text (dimmed on a terminal), the model that "
+            "answered, the finish reason, token usage and the time to first token, go to "
+            "stderr, so stdout holds only the answer. Reasoning is hidden without --verbose. "
+            "Ctrl-C stops at once (exit code 130) and closes the connection."
+        ),
+    )
+    chat.add_argument(
+        "prompt", metavar="PROMPT", nargs="?", help="the prompt; - reads it from stdin"
+    )
+    chat.add_argument(
+        "--model",
+        "-m",
+        help=f"an alias from the lockfile or provider:model (default: the alias {DEFAULT_MODEL!r})",
+    )
+    chat.add_argument("--system", "-s", help="a system prompt")
+    _add_profile(chat)
+    chat.add_argument("--temperature", "-t", type=float, help="sampling temperature")
+    chat.add_argument(
+        "--max-tokens", type=_positive(int), metavar="N", help="cap the answer's length"
+    )
+    chat.add_argument(
+        "--timeout",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="longest wait to connect or for the next bytes (default 60)",
+    )
+    chat.add_argument(
+        "--no-stream",
+        dest="stream",
+        action="store_false",
+        help="wait for the whole answer (the provider's non-streaming endpoint)",
+    )
+    chat.add_argument(
+        "--json", action="store_true", help="print the final response as JSON instead of text"
+    )
+    chat.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="reasoning, model, finish reason, usage and timings on stderr",
+    )
+    _add_file(chat)
+    chat.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help=(
+            "answer from a recording (recordings/<provider>/NAME.sse|.ndjson|.json) at its "
+            "recorded pace, offline and without a key; PROMPT is then optional"
+        ),
+    )
+    chat.add_argument(
+        "--pace",
+        type=_positive(float, allow_zero=True),
+        metavar="SECONDS",
+        help="with --replay: the gap between events instead of the recorded one",
+    )
+
+
+def _parser(
+    factory: Callable[..., argparse.ArgumentParser], **kwargs: object
+) -> argparse.ArgumentParser:
+    return factory(
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
+    )
+
+
+def _subcommand(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    *,
+    run: Command | None = None,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    parser = _parser(
+        commands.add_parser, name=name, help=summary, description=description or summary
+    )
+    if run is not None:
+        parser.set_defaults(run=run)
+    return parser
+
+
+def _add_file(parser: argparse.ArgumentParser, text: str | None = None) -> None:
+    parser.add_argument(
+        "--file",
+        "-f",
+        type=Path,
+        metavar="PATH",
+        help=text
+        or "the lockfile (default: $LLMRING_LOCKFILE_PATH, ./llmring.lock, the bundled one)",
+    )
+
+
+def _add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        "-p",
+        metavar="P",
+        help="the profile (default: $LLMRING_PROFILE, then the lockfile's default_profile)",
+    )
+
+
+def _positive(kind: Callable[[str], float], *, allow_zero: bool = False) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < 0 or (value == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"must be {'>= 0' if allow_zero else '> 0'}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+# --- lockfile and alias commands -------------------------------------------------------
+
+
+def _lock_init(args: argparse.Namespace) -> int:
+    ring = LLMRing(lockfile_path=args.file)
+    path = ring.init_lockfile(force=args.force)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _lock_validate(args: argparse.Namespace) -> int:
+    ring = LLMRing(lockfile_path=args.file)
+    lockfile = ring.resolver.lockfile()  # raises LockfileParseError naming file and line
+    profiles = list(lockfile.profiles) or ["default"]
+    count = 0
+    for profile in profiles:
+        aliases = ring.list_aliases(profile)  # also loads every [extends] package
+        count += len(aliases)
+        for alias in aliases:
+            ring.resolve(alias, profile)
+    print(
+        f"{ring.resolver.lockfile_path()}: ok "
+        f"({_plural(len(profiles), 'profile')}, {_plural(count, 'binding')})"
+    )
+    return EXIT_OK
+
+
+def _bind(args: argparse.Namespace) -> int:
+    models = [model.strip() for model in args.models.split(",") if model.strip()]
+    if not models:
+        raise UsageError("give at least one model, e.g. openai:gpt-4o-mini")
+    ring = LLMRing(lockfile_path=args.file)
+    target = ring.resolver.write_path()
+    ring.bind_alias(args.alias, models, profile=args.profile)
+    profile = ring.resolver.profile_name(args.profile)
+    print(f"{args.alias} -> {', '.join(models)} (profile {profile}, {target})")
+    return EXIT_OK
+
+
+def _unbind(args: argparse.Namespace) -> int:
+    ring = LLMRing(lockfile_path=args.file)
+    target = ring.resolver.write_path()
+    ring.unbind_alias(args.alias, profile=args.profile)
+    profile = ring.resolver.profile_name(args.profile)
+    print(f"removed {args.alias} (profile {profile}, {target})")
+    return EXIT_OK
+
+
+def _aliases(args: argparse.Namespace) -> int:
+    ring = LLMRing(lockfile_path=args.file)
+    aliases = ring.list_aliases(args.profile)
+    if args.json:
+        print(json.dumps(aliases, indent=2))
+        return EXIT_OK
+    if not aliases:
+        print("no aliases bound; add one with `llmring bind ALIAS provider:model`", file=sys.stderr)
+    width = max((len(alias) for alias in aliases), default=0)
+    for alias, models in aliases.items():
+        primary, fallbacks = models[0], len(models) - 1
+        extra = f" (+{_plural(fallbacks, 'fallback')})" if fallbacks else ""
+        print(f"{alias:<{width}} -> {primary}{extra}")
+    return EXIT_OK
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# --- providers -------------------------------------------------------------------------
+
+
+def mask_key(key: str) -> str:
+    """A key shown safely: ``sk-...abcd`` (start and last four), or ``***`` if it is short."""
+    return f"{key[:3]}...{key[-4:]}" if len(key) >= 16 else "***"
+
+
+def _providers(args: argparse.Namespace) -> int:
+    ring = LLMRing()
+    table: dict[str, dict[str, object]] = {}
+    # One provider that fails to load must not hide the others, so each is asked on its own
+    # rather than through ring.configured_providers().
+    for name in provider_names():
+        try:
+            provider = ring.provider(name)
+        except (LLMRingError, ImportError) as error:
+            table[name] = {"configured": False, "error": f"cannot load: {error}"}
+            continue
+        key_env = next((var for var in provider.api_key_env if os.environ.get(var)), None)
+        table[name] = {
+            "configured": provider.is_configured,
+            "key_env": key_env,
+            "key": mask_key(os.environ[key_env]) if key_env else None,
+            "key_vars": list(provider.api_key_env),
+            "base_url": provider.base_url,
+        }
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return EXIT_OK
+    width = max(len(name) for name in table)
+    for name, row in table.items():
+        print(f"{name:<{width}}  {_describe_provider(row)}")
+    return EXIT_OK
+
+
+def _describe_provider(row: dict[str, object]) -> str:
+    if "error" in row:
+        return f"unavailable ({row['error']})"
+    if row["key"]:
+        return f"configured    {row['key_env']}={row['key']}  {row['base_url']}"
+    if row["configured"]:
+        return f"configured    (no key needed)  {row['base_url']}"
+    key_vars = row["key_vars"]
+    assert isinstance(key_vars, list)
+    return f"not configured: set {' or '.join(key_vars)}"
+
+
+# --- chat ------------------------------------------------------------------------------
+
+
+def _chat(args: argparse.Namespace) -> int:
+    if args.pace is not None and args.replay is None:
+        raise UsageError("--pace only applies with --replay FILE")
+    return run_chat(
+        ChatOptions(
+            prompt=args.prompt,
+            model=args.model,
+            system=args.system,
+            profile=args.profile,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            timeout=args.timeout,
+            stream=args.stream,
+            json=args.json,
+            verbose=args.verbose,
+            lockfile=args.file,
+            replay=args.replay,
+            pace=args.pace,
+        )
+    )
