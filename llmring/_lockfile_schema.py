@@ -130,8 +130,11 @@ def _is_provider(name: str) -> bool:
 def validate(data: Mapping[str, object], *, text: str, path: str) -> LockfileData:
     """Check parsed TOML against the schema; a ``LockfileParseError`` names the line at fault."""
 
-    def fail(message: str, *keys: str | int) -> NoReturn:
-        raise LockfileParseError(message, path=path, line=locate(text, keys))
+    def fail(message: str, *keys: str | int, value: str | None = None) -> NoReturn:
+        line = locate(text, keys)
+        if line is not None and value is not None:
+            line = _line_of_value(text, line, value)
+        raise LockfileParseError(message, path=path, line=line)
 
     version = data.get("version", "1.0")
     if not isinstance(version, str):
@@ -212,12 +215,12 @@ def _validate_models(
         try:
             refs.append(parse_model(model))
         except InvalidModelReferenceError as exc:
-            fail(f"alias {alias!r}: {exc}", *where, "models")
+            fail(f"alias {alias!r}: {exc}", *where, "models", value=model)
     return tuple(refs)
 
 
 class _Fail(Protocol):  # the shape of validate's local ``fail``
-    def __call__(self, message: str, *keys: str | int) -> NoReturn: ...
+    def __call__(self, message: str, *keys: str | int, value: str | None = None) -> NoReturn: ...
 
 
 # Line location. TOML parsers keep no positions on values, so the lines are found by reading
@@ -262,6 +265,18 @@ def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
         elif keyval := _KEYVAL_RE.match(line):
             lines.setdefault((*table, *_split(keyval.group(1))), number)
     return lines
+
+
+def _line_of_value(text: str, line: int, value: str) -> int:
+    """The line, from ``line`` on, where the string ``value`` is written (for a value inside
+    a multi-line array); ``line`` itself if it cannot be found before the next table."""
+    quoted = (json.dumps(value), f"'{value}'")
+    for number, content in enumerate(text.splitlines()[line - 1 :], start=line):
+        if number > line and _HEADER_RE.match(content):
+            break
+        if any(q in content for q in quoted):
+            return number
+    return line
 
 
 def locate(text: str, keys: Sequence[str | int]) -> int | None:

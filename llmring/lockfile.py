@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
-from tomlkit.items import AoT, Array
+from tomlkit.items import AoT, Array, Comment, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from llmring._lockfile_io import atomic_write, exclusive_lock, read_text
@@ -273,11 +273,18 @@ def _append_binding(container: Any, alias: str, names: list[str]) -> None:
         table = tomlkit.table()
         table["alias"] = alias
         table["models"] = _models_array(names)
-        # Keep the blank line between tables: if the last one ended with it, so does this one.
-        if len(container) and container[-1].as_string().endswith("\n\n"):
-            table.add(tomlkit.nl())
-        else:
-            table.trivia.indent = "\n"
+        table.trivia.indent = "\n"  # a blank line before the header
+        if len(container):
+            # The blank lines and comments ending the last table introduce whatever follows
+            # it, so they move below the new one.
+            body = container[-1].value.body
+            cut = len(body)
+            while cut and isinstance(body[cut - 1][1], Comment | Whitespace):
+                cut -= 1
+            for _, trailing in body[cut:]:
+                if isinstance(trailing, Comment | Whitespace):  # always, by the loop above
+                    table.add(trailing)
+            del body[cut:]
         container.append(table)
     else:
         inline = tomlkit.inline_table()
