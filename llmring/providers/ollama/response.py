@@ -8,9 +8,9 @@ API reference: https://docs.ollama.com/api/chat
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from llmring.exceptions import ProviderResponseError
 from llmring.providers._assembly import StreamAssembly, response_from_assembly, total_usage
@@ -105,17 +105,18 @@ class OllamaErrorLine(BaseModel):
     error: str
 
 
-# Content lines come first: an error line fails OllamaLine (no "done") and lands on
-# OllamaErrorLine, so the common case is validated once.
-_PAYLOAD: TypeAdapter[OllamaLine | OllamaErrorLine] = TypeAdapter(
-    Annotated[OllamaLine | OllamaErrorLine, Field(union_mode="left_to_right")]
-)
-
-
 def decode_payload(payload: str | bytes) -> OllamaLine | OllamaErrorLine:
-    """One line (or body) as a wire model; ``ProviderResponseError`` if it is neither."""
+    """One line (or body) as a wire model; ``ProviderResponseError`` if it is neither.
+
+    Content lines are tried first and alone: a model's own validator is about twice as fast
+    as a union's (1.5 vs 2.8 us a line, see benchmarks/), and error lines are rare.
+    """
     try:
-        return _PAYLOAD.validate_json(payload)
+        return OllamaLine.model_validate_json(payload)
+    except ValidationError:
+        pass
+    try:
+        return OllamaErrorLine.model_validate_json(payload)
     except ValidationError:
         text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
         raise ProviderResponseError(
