@@ -123,19 +123,16 @@ AnthropicEvent = Annotated[
 _EVENT: TypeAdapter[AnthropicEvent] = TypeAdapter(AnthropicEvent)
 
 
-def _parse(payload: str) -> AnthropicEvent | None:
-    """The event, or ``None`` for an event or delta type this parser does not know."""
-    try:
-        return _EVENT.validate_json(payload)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
-        # Unknown event and delta types are skipped on purpose: new ones are added to the API
-        # over time and must not break old clients. Any other mismatch is a malformed event.
-        if all(error["type"] == "union_tag_invalid" for error in errors):
-            return None
-        raise ProviderResponseError(
-            f"malformed Anthropic stream event ({errors[0]['msg']}): {payload[:200]!r}"
-        ) from exc
+def _raise_unless_unknown_type(exc: ValidationError, payload: str) -> None:
+    """Pass over an event or delta type this parser does not know; raise for anything else."""
+    errors = exc.errors(include_url=False, include_input=False)
+    # Unknown event and delta types are skipped on purpose: new ones are added to the API over
+    # time and must not break old clients. Any other mismatch is a malformed event.
+    if all(error["type"] == "union_tag_invalid" for error in errors):
+        return
+    raise ProviderResponseError(
+        f"malformed Anthropic stream event ({errors[0]['msg']}): {payload[:200]!r}"
+    ) from exc
 
 
 class AnthropicStreamParser:
@@ -155,18 +152,25 @@ class AnthropicStreamParser:
 
     def feed(self, payload: str) -> list[StreamChunk]:
         """One event's data in, the chunks it produces out."""
-        self._assembly.ensure_open()
-        event = _parse(payload)
         assembly = self._assembly
+        if assembly.finished:
+            assembly.ensure_open()
+        try:
+            event = _EVENT.validate_json(payload)
+        except ValidationError as exc:
+            _raise_unless_unknown_type(exc, payload)
+            return []
         match event:
-            case AnthropicContentBlockDelta(index=index, delta=delta):
+            # The hot path first, with bare class patterns (keyword captures cost a lookup).
+            case AnthropicContentBlockDelta():
+                delta = event.delta
                 match delta:
-                    case AnthropicTextDelta(text=text):
-                        return assembly.text(text)
-                    case AnthropicInputJsonDelta(partial_json=fragment):
-                        return self._tool_input(index, fragment)
-                    case AnthropicThinkingDelta(thinking=thinking):
-                        return assembly.reasoning(thinking)
+                    case AnthropicTextDelta():
+                        return assembly.text(delta.text)
+                    case AnthropicInputJsonDelta():
+                        return self._tool_input(event.index, delta.partial_json)
+                    case AnthropicThinkingDelta():
+                        return assembly.reasoning(delta.thinking)
                     case AnthropicSignatureDelta() | AnthropicCitationsDelta():
                         return []  # the signature only matters when thinking is sent back
                     case _:
@@ -191,8 +195,8 @@ class AnthropicStreamParser:
                     error_class_for_status(status) if status is not None else ProviderResponseError
                 )
                 raise error_class(f"{error.message} ({error.type})", request_id=request_id)
-            case AnthropicContentBlockStop() | AnthropicPing() | None:
-                return []  # block ends need no action; ping and unknown events are skipped
+            case AnthropicContentBlockStop() | AnthropicPing():
+                return []  # block ends need no action; pings are keep-alives
             case _:
                 assert_never(event)
 
