@@ -43,13 +43,13 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[str]:
         if not self._started:
-            if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
-                self._buffer += chunk  # too short to tell whether it is a BOM yet
+            head = self._buffer + chunk
+            if len(head) < len(_BOM) and _BOM.startswith(head):
+                self._buffer = head  # too short to tell whether it is a BOM yet
                 return []
             self._started = True
-            chunk = self._buffer + chunk
             self._buffer = b""
-            chunk = chunk.removeprefix(_BOM)
+            chunk = head.removeprefix(_BOM)
         if self._pending_cr:
             chunk = b"\r" + chunk
             self._pending_cr = False
@@ -59,6 +59,19 @@ class SSEDecoder:
                 self._pending_cr = True
                 chunk = chunk[:-1]
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return self._lines(chunk)
+
+    def finish(self) -> list[str]:
+        """A CR held back at the very end still ends its line; then whatever event is not
+        ended by a blank line is incomplete and is discarded, as the spec says."""
+        events = self._lines(b"\n") if self._pending_cr else []
+        self._pending_cr = False
+        self._buffer = b""
+        self._data.clear()
+        return events
+
+    def _lines(self, chunk: bytes) -> list[str]:
+        """Take LF-normalized bytes; return the events the complete lines finish."""
         lines = (self._buffer + chunk).split(b"\n")
         self._buffer = lines.pop()
         events: list[str] = []
@@ -73,12 +86,6 @@ class SSEDecoder:
             elif line == b"data":
                 data.append(b"")
         return events
-
-    def finish(self) -> list[str]:
-        """Nothing: an event not ended by a blank line is incomplete and is discarded."""
-        self._buffer = b""
-        self._data.clear()
-        return []
 
 
 class NDJSONDecoder:
