@@ -1,0 +1,144 @@
+"""``LLMRequest`` -> OpenAI Responses API JSON body (pure).
+
+https://platform.openai.com/docs/api-reference/responses/create
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmring.exceptions import ProviderBadRequestError
+from llmring.providers.openai.request import check_tool_choice
+from llmring.schemas import LLMRequest, Message, TextPart, Tool, ToolChoice
+
+__all__ = ["build_body", "build_input", "build_text_format"]
+
+
+def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
+    """The Responses body for ``request`` against ``model``; usage is always sent."""
+    instructions, items = build_input(request.messages)
+    body: dict[str, Any] = {"model": model, "input": items, "stream": stream}
+    if instructions is not None:
+        body["instructions"] = instructions
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_output_tokens"] = request.max_tokens
+    if request.tools:
+        body["tools"] = [_tool(tool) for tool in request.tools]
+    if request.tool_choice is not None:
+        choice = check_tool_choice(request)
+        body["tool_choice"] = (
+            choice
+            if not isinstance(choice, ToolChoice)
+            else {"type": "function", "name": choice.function.name}
+        )
+    if request.response_format is not None:
+        body["text"] = {"format": build_text_format(request.response_format)}
+    return body
+
+
+def build_input(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+    """``instructions`` (the leading system messages) and the ``input`` items.
+
+    A system message later in the conversation stays in place as a ``system`` input message.
+    """
+    leading: list[str] = []
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        if message.name is not None:
+            raise ProviderBadRequestError("the Responses API has no per-message name")
+        match message.role:
+            case "system":
+                text = _text_only(message)
+                if items:
+                    items.append({"role": "system", "content": text})
+                else:
+                    leading.append(text)
+            case "user":
+                items.append({"role": "user", "content": _user_content(message)})
+            case "assistant":
+                text = _text_only(message)
+                if text or not message.tool_calls:
+                    items.append({"role": "assistant", "content": text})
+                items.extend(
+                    {
+                        "type": "function_call",
+                        "call_id": call.id,
+                        "name": call.function.name,
+                        "arguments": call.function.arguments,
+                    }
+                    for call in message.tool_calls or ()
+                )
+            case "tool":
+                if message.tool_call_id is None:
+                    raise ProviderBadRequestError(
+                        "a tool message needs the tool_call_id it answers"
+                    )
+                items.append(
+                    {
+                        "type": "function_call_output",
+                        "call_id": message.tool_call_id,
+                        "output": _text_only(message),
+                    }
+                )
+    return ("\n\n".join(leading) if leading else None), items
+
+
+def _user_content(message: Message) -> str | list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return message.content
+    return [
+        {"type": "input_text", "text": part.text}
+        if isinstance(part, TextPart)
+        # detail is required by the API (it documents "auto" as the default)
+        else {
+            "type": "input_image",
+            "image_url": part.image_url.url,
+            "detail": part.image_url.detail or "auto",
+        }
+        for part in message.content
+    ]
+
+
+def _text_only(message: Message) -> str:
+    if isinstance(message.content, list) and not all(
+        isinstance(part, TextPart) for part in message.content
+    ):
+        raise ProviderBadRequestError(
+            f"the Responses API accepts images only in user messages, not {message.role}"
+        )
+    return message.text()
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    function = tool.function
+    out: dict[str, Any] = {"type": "function", "name": function.name}
+    if function.description is not None:
+        out["description"] = function.description
+    out["parameters"] = function.parameters
+    # The Responses API defaults strict to true (Chat Completions to false); say false
+    # unless asked, so the same tools behave the same on both.
+    out["strict"] = bool(function.strict)
+    return out
+
+
+def build_text_format(response_format: dict[str, Any]) -> dict[str, Any]:
+    """Chat Completions' ``response_format`` as the Responses API's ``text.format``.
+
+    ``{"type": "json_schema", "json_schema": {name, schema, strict}}`` becomes
+    ``{"type": "json_schema", name, schema, strict}``.
+    """
+    kind = response_format.get("type")
+    match kind:
+        case "text" | "json_object":
+            return {"type": kind}
+        case "json_schema":
+            spec = response_format.get("json_schema")
+            if not isinstance(spec, dict) or "name" not in spec or "schema" not in spec:
+                raise ProviderBadRequestError(
+                    "response_format json_schema needs a json_schema object with name and schema"
+                )
+            return {"type": "json_schema", **spec}
+        case _:
+            raise ProviderBadRequestError(f"unsupported response_format type {kind!r}")
