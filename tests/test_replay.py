@@ -6,6 +6,7 @@ on asyncio and trio, as one body and cut at every event boundary.
 
 from __future__ import annotations
 
+import json
 import random
 from contextlib import aclosing
 
@@ -140,3 +141,39 @@ async def test_each_call_gets_a_fresh_replay(recording: Recording) -> None:
                     await service.chat(request_for(recording))
     assert route.call_count == 2
     assert isinstance(route.calls[0].response, httpx.Response)
+
+
+PAIRS = [r for r in COMPLETE if "pair" in r.expect]
+
+
+def test_every_provider_has_paired_recordings() -> None:
+    assert {r.provider for r in PAIRS} >= {"openai", "anthropic", "google", "ollama"}
+
+
+@pytest.mark.parametrize("recording", PAIRS, ids=ids(PAIRS))
+async def test_chat_and_the_assembled_stream_agree(recording: Recording) -> None:
+    """A non-streaming body and its streamed twin (same answer) give the same response."""
+    twin = next(
+        r
+        for r in STREAMS
+        if r.provider == recording.provider and r.path.name == recording.expect["pair"]
+    )
+    with respx.mock:
+        mock_recording(respx, recording, url__regex=r".*")
+        async with service_for(recording) as service:
+            response = await service.chat(request_for(recording))
+    streamed = assembled(await collect(twin))
+
+    def comparable(r: LLMResponse) -> dict[str, object]:
+        # Streamed arguments keep the provider's own JSON spacing; compare them as JSON.
+        calls = [
+            (c.id, c.function.name, json.loads(c.function.arguments)) for c in r.tool_calls or []
+        ]
+        usage = r.usage.model_dump(exclude={"raw"}) if r.usage else None
+        return {
+            **r.model_dump(exclude={"usage", "model", "tool_calls"}),
+            "usage": usage,
+            "calls": calls,
+        }
+
+    assert comparable(response) == comparable(streamed)
