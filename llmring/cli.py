@@ -247,17 +247,13 @@ def _lock_init(args: argparse.Namespace) -> int:
 def _lock_validate(args: argparse.Namespace) -> int:
     ring = LLMRing(lockfile_path=args.file)
     lockfile = ring.resolver.lockfile()  # raises LockfileParseError naming file and line
-    profiles = list(lockfile.profiles) or ["default"]
-    count = 0
-    for profile in profiles:
+    counts = []
+    for profile in list(lockfile.profiles) or ["default"]:
         aliases = ring.list_aliases(profile)  # also loads every [extends] package
-        count += len(aliases)
         for alias in aliases:
             ring.resolve(alias, profile)
-    print(
-        f"{ring.resolver.lockfile_path()}: ok "
-        f"({_plural(len(profiles), 'profile')}, {_plural(count, 'binding')})"
-    )
+        counts.append(f"profile {profile}: {_plural(len(aliases), 'alias', 'aliases')}")
+    print(f"{ring.resolver.lockfile_path()}: ok; {', '.join(counts)}")
     return EXIT_OK
 
 
@@ -298,8 +294,8 @@ def _aliases(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 # --- providers -------------------------------------------------------------------------
