@@ -52,6 +52,8 @@ class Recording:
     headers: dict[str, str] = field(default_factory=dict)
     expect: dict[str, Any] = field(default_factory=dict)
     pace_ms: float = 0.0
+    #: The file name of this answer's streamed (or non-streamed) twin, if it has one.
+    pair: str | None = None
 
     @property
     def provider(self) -> str:
@@ -94,6 +96,7 @@ def load_recording(path: str | Path) -> Recording:
         headers=dict(meta.get("headers", {})),
         expect=dict(meta.get("expect", {})),
         pace_ms=float(meta.get("pace_ms", 0.0)),
+        pair=meta.get("pair"),
     )
 
 

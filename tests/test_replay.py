@@ -143,7 +143,7 @@ async def test_each_call_gets_a_fresh_replay(recording: Recording) -> None:
     assert isinstance(route.calls[0].response, httpx.Response)
 
 
-PAIRS = [r for r in COMPLETE if "pair" in r.expect]
+PAIRS = [r for r in COMPLETE if r.pair]
 
 
 def test_every_provider_has_paired_recordings() -> None:
@@ -154,9 +154,7 @@ def test_every_provider_has_paired_recordings() -> None:
 async def test_chat_and_the_assembled_stream_agree(recording: Recording) -> None:
     """A non-streaming body and its streamed twin (same answer) give the same response."""
     twin = next(
-        r
-        for r in STREAMS
-        if r.provider == recording.provider and r.path.name == recording.expect["pair"]
+        r for r in STREAMS if r.provider == recording.provider and r.path.name == recording.pair
     )
     with respx.mock:
         mock_recording(respx, recording, url__regex=r".*")
