@@ -70,15 +70,18 @@ def test_complete_tool_call_whole() -> None:
         raw_finish_reason="STOP",
         tool_calls=[
             ToolCall(
-                id="call_0", function=FunctionCall(name="get_weather", arguments='{"city":"Lyon"}')
+                id="call_0",
+                function=FunctionCall(
+                    name="get_weather", arguments='{"city":"Paris","unit":"celsius"}'
+                ),
             )
         ],
         usage=Usage(
-            prompt_tokens=44,
-            completion_tokens=68,
-            total_tokens=112,
+            prompt_tokens=41,
+            completion_tokens=76,
+            total_tokens=117,
             cached_tokens=32,
-            reasoning_tokens=53,
+            reasoning_tokens=54,
             raw=json.loads(body)["usageMetadata"],
         ),
     )

@@ -89,25 +89,28 @@ class _StreamedArguments:
 
     def apply(self, arg: GooglePartialArg) -> None:
         value: Any
-        if arg.numberValue is not None:
-            value = arg.numberValue
-        elif arg.boolValue is not None:
-            value = arg.boolValue
-        elif arg.nullValue is not None:
+        string = arg.get("stringValue")
+        if string is not None:
+            value = None  # set below, unless it continues a string already there
+        elif "numberValue" in arg:
+            value = arg["numberValue"]
+        elif "boolValue" in arg:
+            value = arg["boolValue"]
+        elif "nullValue" in arg:
             value = None
-        elif arg.stringValue is None:
+        else:
             return  # a path with no value yet
-        path = _parse_json_path(arg.jsonPath)
+        path = _parse_json_path(arg["jsonPath"])
         node: Any = self.root
         for key, next_key in pairwise(path):
             node = _child(node, key, list_next=isinstance(next_key, int))
         last = path[-1]
-        if arg.stringValue is not None:
+        if string is not None:
             existing = _get(node, last)
             if isinstance(existing, _Text):
-                existing.pieces.append(arg.stringValue)
+                existing.pieces.append(string)
                 return
-            value = _Text(arg.stringValue)
+            value = _Text(string)
         _put(node, last, value)
 
     def to_json(self) -> str:
@@ -153,7 +156,8 @@ class GoogleStreamParser:
     def __init__(self, model: str) -> None:
         self._assembly = StreamAssembly(model)
         self._end: tuple[FinishReason, str] | None = None
-        self._usage: GoogleUsageMetadata | None = None
+        # The last usage counts, and the payload they came from (for ``Usage.raw``).
+        self._usage: tuple[GoogleUsageMetadata, str] | None = None
         self._usage_mapped: GoogleUsageMetadata | None = None
         self._open_call: tuple[Hashable, _StreamedArguments] | None = None
         self._payloads = 0
@@ -164,35 +168,42 @@ class GoogleStreamParser:
         assembly.ensure_open()
         response = parse_payload(payload)
         self._payloads += 1
-        if response.usageMetadata is not None:
-            self._usage = response.usageMetadata
+        usage = response.get("usageMetadata")
+        if usage is not None:
+            self._usage = (usage, payload)
+        candidates = response.get("candidates")
+        if not candidates:
+            if "promptFeedback" in response and (end := terminal_reason(response)):
+                self._end = end
+            return []
+        candidate = candidates[0]
         chunks: list[StreamChunk] = []
-        if response.candidates and (content := response.candidates[0].content) is not None:
-            for index, part in enumerate(content.parts):
-                key = (self._payloads, index)
-                call = part.functionCall
-                if call is not None and (call.willContinue or call.name is None):
-                    self._streamed_call(call, key)
-                else:
-                    chunks += add_part(assembly, part, key)
-        if (end := terminal_reason(response)) is not None:
-            self._end = end
+        for index, part in enumerate(candidate.get("content", {}).get("parts", ())):
+            call = part.get("functionCall")
+            if call is not None and (call.get("willContinue") or "name" not in call):
+                self._streamed_call(call, (self._payloads, index))
+            else:
+                chunks += add_part(assembly, part, (self._payloads, index))
+        if "finishReason" in candidate:
+            self._end = terminal_reason(response)
         return chunks
 
     def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> None:
         """Gemini 3's streamed arguments: ``{name, willContinue}``, then ``partialArgs``
         pieces, then an empty ``{}`` (function-call-partial-args-gemini3.sse)."""
-        if call.name is not None:
+        name = call.get("name")
+        if name is not None:
             self._close_call()
-            self._assembly.tool_calls.start(key, name=call.name, id=call.id)
-            self._open_call = (key, _StreamedArguments(call.args))
-        if call.partialArgs:
+            self._assembly.tool_calls.start(key, name=name, id=call.get("id"))
+            self._open_call = (key, _StreamedArguments(call.get("args")))
+        pieces = call.get("partialArgs")
+        if pieces:
             if self._open_call is None:
                 raise ProviderResponseError("streamed function args before the call's name")
             arguments = self._open_call[1]
-            for arg in call.partialArgs:
+            for arg in pieces:
                 arguments.apply(arg)
-        if not call.willContinue:
+        if not call.get("willContinue"):
             self._close_call()
 
     def _close_call(self) -> None:
@@ -202,9 +213,10 @@ class GoogleStreamParser:
             self._assembly.tool_calls.append(key, arguments.to_json())
 
     def _sync_usage(self) -> None:
-        if self._usage is not None and self._usage is not self._usage_mapped:
-            self._assembly.usage = map_usage(self._usage)
-            self._usage_mapped = self._usage
+        if self._usage is not None and self._usage[0] is not self._usage_mapped:
+            metadata, payload = self._usage
+            self._assembly.usage = map_usage(metadata, payload)
+            self._usage_mapped = metadata
 
     def finish(self) -> list[StreamChunk]:
         """End of input: the final chunk, or an error if no ``finishReason`` came."""
