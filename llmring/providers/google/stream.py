@@ -37,6 +37,9 @@ _SEGMENT = re.compile(
     r'|\["(?P<double>(?:[^"\\]|\\.)*)"\]'
 )
 _ESCAPE = re.compile(r"\\(.)")
+# Array items stream in order; a path far past the end is a wire error, not a reason to
+# allocate a list of that size.
+_MAX_GAP = 1000
 
 
 @functools.lru_cache(maxsize=256)
@@ -128,11 +131,12 @@ def _get(node: Any, key: _PathKey) -> Any:
 def _put(node: Any, key: _PathKey, value: Any) -> None:
     if isinstance(node, dict) and isinstance(key, str):
         node[key] = value
-    elif isinstance(node, list) and isinstance(key, int):
+    elif isinstance(node, list) and isinstance(key, int) and key - len(node) < _MAX_GAP:
         node.extend([None] * (key + 1 - len(node)))
         node[key] = value
     else:
-        raise ProviderResponseError(f"streamed function args: {key!r} does not fit {node!r}")
+        where = f"a list of {len(node)}" if isinstance(node, list) else type(node).__name__
+        raise ProviderResponseError(f"streamed function args: {key!r} does not fit {where}")
 
 
 def _child(node: Any, key: _PathKey, *, list_next: bool) -> Any:
