@@ -123,11 +123,17 @@ def _load_replay(options: ChatOptions) -> Recording:
 async def _until_interrupted(job: Callable[[], Awaitable[int]]) -> int:
     """Run ``job``; the first SIGINT cancels it (closing its connection) and gives 130."""
     code = EXIT_INTERRUPTED
+    failure: Exception | None = None
     async with anyio.create_task_group() as group:
         if sys.platform != "win32":  # there, Ctrl-C arrives as KeyboardInterrupt instead
             await group.start(_cancel_on_sigint, group.cancel_scope)
-        code = await job()
+        try:
+            code = await job()
+        except Exception as error:  # raised below, as itself rather than in an ExceptionGroup
+            failure = error
         group.cancel_scope.cancel()  # stop listening for SIGINT
+    if failure is not None:
+        raise failure
     if code == EXIT_INTERRUPTED:
         print("\nllmring: interrupted", file=sys.stderr, flush=True)
     return code

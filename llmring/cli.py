@@ -38,6 +38,21 @@ __all__ = ["build_parser", "main", "mask_key"]
 
 Command = Callable[[argparse.Namespace], int]
 
+CHAT_DESCRIPTION = """\
+Send PROMPT and stream the answer to stdout as it arrives.
+
+stdout holds only the answer (and any tool calls, one per line). stderr gets errors and,
+with --verbose, the model's reasoning text (dimmed on a terminal), then the model that
+answered, the finish reason, token usage and the time to first token. Without --verbose
+reasoning is not shown. Ctrl-C stops at once, closes the connection and exits with 130;
+if the stream breaks, the text received so far stays on stdout and the error follows on
+stderr.
+
+examples:
+  llmring chat "Why is the sky blue?" --model openai:gpt-4o-mini --verbose
+  git diff | llmring chat - --system "Review this diff" --model balanced
+  llmring chat --replay recordings/anthropic/text.sse --verbose"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); the exit code."""
@@ -115,13 +130,7 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "chat",
         "send a prompt and stream the answer",
         run=_chat,
-        description=(
-            "Send PROMPT and stream the answer to stdout as it arrives. Errors, and with "
-            "--verbose the model's reasoning text (dimmed on a terminal), the model that "
-            "answered, the finish reason, token usage and the time to first token, go to "
-            "stderr, so stdout holds only the answer. Reasoning is hidden without --verbose. "
-            "Ctrl-C stops at once (exit code 130) and closes the connection."
-        ),
+        description=CHAT_DESCRIPTION,
     )
     chat.add_argument(
         "prompt", metavar="PROMPT", nargs="?", help="the prompt; - reads it from stdin"
@@ -133,7 +142,7 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     chat.add_argument("--system", "-s", help="a system prompt")
     _add_profile(chat)
-    chat.add_argument("--temperature", "-t", type=float, help="sampling temperature")
+    chat.add_argument("--temperature", "-t", type=float, metavar="T", help="sampling temperature")
     chat.add_argument(
         "--max-tokens", type=_positive(int), metavar="N", help="cap the answer's length"
     )

@@ -7,6 +7,7 @@ sent and notices when the client hangs up.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -23,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from llmring import StreamChunk
+from llmring._cli_chat import ChunkPrinter
 from llmring.cli import main
 from llmring.demo import demo_argv
 
@@ -232,8 +235,8 @@ def test_every_command_has_help_with_exit_codes(
 def test_chat_help_says_where_reasoning_goes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chat", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "the model's reasoning text (dimmed on a terminal)" in text
-    assert "Reasoning is hidden without --verbose." in text
+    assert "with --verbose, the model's reasoning text (dimmed on a terminal)" in text
+    assert "Without --verbose reasoning is not shown." in text
 
 
 @pytest.mark.parametrize(
@@ -478,6 +481,42 @@ def test_replay_streams_the_recorded_answer(recording: str, usage: str, tmp_path
         "finish": finish,
         "usage": usage,
     }
+
+
+def test_reasoning_goes_to_stderr_only_with_verbose(tmp_path: Path) -> None:
+    path = RECORDINGS / "openai" / "compat-reasoning-content.sse"
+    quiet, verbose = llmring_at_once(
+        ["chat", "--replay", str(path), "--pace", "0"],
+        ["chat", "--replay", str(path), "--pace", "0", "--verbose"],
+        cwd=tmp_path,
+    )
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "4\n", "")
+    assert (verbose.returncode, verbose.stdout) == (0, "4\n")
+    reasoning, _, summary = verbose.stderr.partition("\n")
+    assert (reasoning, len(reasoning)) == (
+        "Two plus two is four.",
+        meta(path)["expect"]["reasoning_chars"],
+    )
+    assert SUMMARY.fullmatch(summary) is not None, summary
+
+
+def test_reasoning_is_dimmed_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out, err = io.StringIO(), Terminal()
+    printer = ChunkPrinter(verbose=True, out=out, err=err)
+    for chunk in (
+        StreamChunk(model="m:x", reasoning="Hmm."),
+        StreamChunk(model="m:x", delta="Yes"),
+        StreamChunk(model="m:x", finish_reason="stop"),
+    ):
+        printer.feed(chunk)
+    printer.finish()
+    assert out.getvalue() == "Yes\n"
+    assert err.getvalue().startswith("\x1b[2mHmm.\x1b[0m\nmodel: m:x\nfinish reason: stop\n")
 
 
 def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
