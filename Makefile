@@ -29,9 +29,17 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-## CPU per chunk of the hot path against bare httpx + json.loads.
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_stream.py
+## CPU per chunk against bare httpx + json.loads and the official SDKs. The SDKs go into a
+## separate virtualenv, only for comparison: llmring never installs or imports them.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . openai anthropic ollama
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/bench_stream.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,8 +20,9 @@ import importlib.util
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -63,19 +64,40 @@ def transport(events: list[bytes], content_type: str) -> httpx.MockTransport:
     return httpx.MockTransport(answer)
 
 
+def sdk_client(module: Any, events: list[bytes], content_type: str) -> Any:
+    """An AsyncClient of the httpx the SDK uses (newer SDKs ship a fork, ``httpx2``)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for event in events:
+            yield event
+
+    def answer(request: Any) -> Any:
+        return module.Response(200, headers={"content-type": content_type}, content=body())
+
+    return module.AsyncClient(transport=module.MockTransport(answer))
+
+
+def sdk_httpx(sdk: str) -> Any:
+    """The httpx module an SDK's ``http_client`` must come from."""
+    base = importlib.import_module(f"{sdk}._base_client")
+    return importlib.import_module("httpx2") if "httpx2" in vars(base) else httpx
+
+
 async def run_floor(events: list[bytes], content_type: str, provider: str, model: str) -> int:
     sse = "event-stream" in content_type
     count = 0
-    async with httpx.AsyncClient(transport=transport(events, content_type)) as client:
-        async with client.stream("POST", "http://bench.test/stream") as response:
-            async for line in response.aiter_lines():
-                if sse:
-                    if line.startswith("data:") and line != "data: [DONE]":
-                        json.loads(line[5:])
-                        count += 1
-                elif line:
-                    json.loads(line)
+    async with (
+        httpx.AsyncClient(transport=transport(events, content_type)) as client,
+        client.stream("POST", "http://bench.test/stream") as response,
+    ):
+        async for line in response.aiter_lines():
+            if sse:
+                if line.startswith("data:") and line != "data: [DONE]":
+                    json.loads(line[5:])
                     count += 1
+            elif line:
+                json.loads(line)
+                count += 1
     return count
 
 
@@ -95,11 +117,15 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
     runners: dict[str, dict[str, Callable[..., Awaitable[int]]]] = {}
     if importlib.util.find_spec("openai"):
 
-        async def openai_sdk(events: list[bytes], content_type: str, provider: str, model: str) -> int:
+        async def openai_sdk(
+            events: list[bytes], content_type: str, provider: str, model: str
+        ) -> int:
             import openai
 
-            http = httpx.AsyncClient(transport=transport(events, content_type))
-            client = openai.AsyncOpenAI(api_key="k", base_url="http://bench.test/v1", http_client=http)
+            http = sdk_client(sdk_httpx("openai"), events, content_type)
+            client = openai.AsyncOpenAI(
+                api_key="k", base_url="http://bench.test/v1", http_client=http
+            )
             stream = await client.chat.completions.create(
                 model=model, messages=[{"role": "user", "content": "hi"}], stream=True
             )
@@ -112,13 +138,20 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
         runners.setdefault("openai", {})["openai-python"] = openai_sdk
     if importlib.util.find_spec("anthropic"):
 
-        async def anthropic_sdk(events: list[bytes], content_type: str, provider: str, model: str) -> int:
+        async def anthropic_sdk(
+            events: list[bytes], content_type: str, provider: str, model: str
+        ) -> int:
             import anthropic
 
-            http = httpx.AsyncClient(transport=transport(events, content_type))
-            client = anthropic.AsyncAnthropic(api_key="k", base_url="http://bench.test", http_client=http)
+            http = sdk_client(sdk_httpx("anthropic"), events, content_type)
+            client = anthropic.AsyncAnthropic(
+                api_key="k", base_url="http://bench.test", http_client=http
+            )
             stream = await client.messages.create(
-                model=model, max_tokens=10, messages=[{"role": "user", "content": "hi"}], stream=True
+                model=model,
+                max_tokens=10,
+                messages=[{"role": "user", "content": "hi"}],
+                stream=True,
             )
             count = 0
             async for _ in stream:
@@ -129,12 +162,18 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
         runners.setdefault("anthropic", {})["anthropic-sdk-python"] = anthropic_sdk
     if importlib.util.find_spec("ollama"):
 
-        async def ollama_sdk(events: list[bytes], content_type: str, provider: str, model: str) -> int:
+        async def ollama_sdk(
+            events: list[bytes], content_type: str, provider: str, model: str
+        ) -> int:
             import ollama
 
-            client = ollama.AsyncClient(host="http://bench.test", transport=transport(events, content_type))
+            client = ollama.AsyncClient(
+                host="http://bench.test", transport=transport(events, content_type)
+            )
             count = 0
-            async for _ in await client.chat(model=model, messages=[{"role": "user", "content": "hi"}], stream=True):
+            async for _ in await client.chat(
+                model=model, messages=[{"role": "user", "content": "hi"}], stream=True
+            ):
                 count += 1
             return count
 
@@ -142,8 +181,14 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
     return runners
 
 
-def cpu_per_chunk(runner: Callable[..., Awaitable[int]], events: list[bytes], content_type: str,
-                  provider: str, model: str, repeats: int) -> float:
+def cpu_per_chunk(
+    runner: Callable[..., Awaitable[int]],
+    events: list[bytes],
+    content_type: str,
+    provider: str,
+    model: str,
+    repeats: int,
+) -> float:
     """Best-of-``repeats`` CPU microseconds per chunk the runner consumed."""
     best = float("inf")
     for _ in range(repeats):
@@ -155,7 +200,9 @@ def cpu_per_chunk(runner: Callable[..., Awaitable[int]], events: list[bytes], co
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deltas", type=int, default=3000, help="text deltas per stream")
     parser.add_argument("--repeats", type=int, default=7, help="runs per measurement (best kept)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -166,8 +213,13 @@ def main() -> None:
         events, content_type, model = long_stream(provider, args.deltas)
         floor = cpu_per_chunk(run_floor, events, content_type, provider, model, args.repeats)
         ours = cpu_per_chunk(run_llmring, events, content_type, provider, model, args.repeats)
-        row = {"provider": provider, "events": len(events), "floor_us": round(floor, 2),
-               "llmring_us": round(ours, 2), "llmring_vs_floor": round(ours / floor, 2)}
+        row = {
+            "provider": provider,
+            "events": len(events),
+            "floor_us": round(floor, 2),
+            "llmring_us": round(ours, 2),
+            "llmring_vs_floor": round(ours / floor, 2),
+        }
         for name, runner in sdks.get(provider, {}).items():
             sdk = cpu_per_chunk(runner, events, content_type, provider, model, args.repeats)
             row[f"{name}_us"] = round(sdk, 2)

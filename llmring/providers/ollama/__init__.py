@@ -16,13 +16,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from llmring.providers.base import ErrorInfo, Provider, WireFormat
 from llmring.providers.ollama.request import build_body
-from llmring.providers.ollama.response import OllamaErrorLine, parse_response
+from llmring.providers.ollama.response import OllamaLine, parse_response
 from llmring.providers.ollama.stream import OllamaStreamParser
 from llmring.schemas import LLMRequest, LLMResponse
 
 __all__ = ["OllamaProvider", "OllamaStreamParser"]
 
-_ERROR_BODY: TypeAdapter[OllamaErrorLine] = TypeAdapter(OllamaErrorLine)
+_ERROR_BODY: TypeAdapter[OllamaLine] = TypeAdapter(OllamaLine)
 
 
 class OllamaProvider(Provider):
@@ -80,6 +80,6 @@ class OllamaProvider(Provider):
         ``ErrorInfo`` (the transport keeps the body excerpt).
         """
         try:
-            return ErrorInfo(message=_ERROR_BODY.validate_json(body).error)
+            return ErrorInfo(message=_ERROR_BODY.validate_json(body).get("error"))
         except ValidationError:
             return ErrorInfo()

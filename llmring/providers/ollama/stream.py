@@ -9,17 +9,9 @@ API reference: https://docs.ollama.com/api/chat, https://docs.ollama.com/api/err
 
 from __future__ import annotations
 
-from typing import assert_never
-
 from llmring.exceptions import ProviderResponseError
 from llmring.providers._assembly import StreamAssembly
-from llmring.providers.ollama.response import (
-    OllamaErrorLine,
-    OllamaLine,
-    decode_payload,
-    finish_line,
-    read_line,
-)
+from llmring.providers.ollama.response import decode_payload, finish_line, read_line
 from llmring.schemas import LLMResponse, StreamChunk
 
 __all__ = ["OllamaStreamParser"]
@@ -38,18 +30,15 @@ class OllamaStreamParser:
         assembly = self._assembly
         assembly.ensure_open()
         line = decode_payload(payload)
-        match line:
-            case OllamaLine(done=False):
-                return read_line(assembly, line)
-            case OllamaLine():
-                # The done line may still carry content (always so for stream: false).
-                return read_line(assembly, line) + finish_line(assembly, line)
-            case OllamaErrorLine(error=message):
-                # Documented in-band failure (recordings/ollama/error-midstream.ndjson):
-                # the status is already 200, the line has no type to classify it by.
-                raise ProviderResponseError(message)
-            case _:
-                assert_never(line)
+        if "error" in line:
+            # Documented in-band failure (recordings/ollama/error-midstream.ndjson):
+            # the status is already 200, the line has no type to classify it by.
+            raise ProviderResponseError(line["error"])
+        chunks = read_line(assembly, line)
+        if line.get("done"):
+            # The done line may still carry content (always so for stream: false).
+            chunks += finish_line(assembly, line)
+        return chunks
 
     def finish(self) -> list[StreamChunk]:
         """End of input: nothing more if the done line came, else the stream was cut."""
