@@ -24,7 +24,7 @@ COMPLETE = sorted(
 
 
 def test_complete_recordings_exist() -> None:
-    assert [path.stem for path in COMPLETE] == ["complete-text", "complete-tool-call"]
+    assert {"complete-text", "complete-tool-call"} <= {path.stem for path in COMPLETE}
 
 
 @pytest.mark.parametrize("path", COMPLETE, ids=lambda path: path.stem)
