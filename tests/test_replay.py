@@ -40,8 +40,11 @@ def request_for(recording: Recording) -> LLMRequest:
     )
 
 
+KEY = "sk-test-SECRET-0000"
+
+
 def service_for(recording: Recording) -> LLMRing:
-    return LLMRing(api_keys={recording.provider: "test-key"})
+    return LLMRing(api_keys={recording.provider: KEY})
 
 
 async def collect(recording: Recording, chunks: list[bytes] | None = None) -> list[StreamChunk]:
@@ -126,6 +129,13 @@ async def test_http_error_replay(recording: Recording) -> None:
         assert expect["message_contains"] in str(error)
         assert error.status_code == recording.status
         assert error.provider == recording.provider
+        shown = [
+            str(error),
+            repr(error),
+            error.body_excerpt or "",
+            *getattr(error, "__notes__", []),
+        ]
+        assert [text for text in shown if KEY in text] == []
         if "retry_after" in expect:
             assert error.retry_after == expect["retry_after"]
 
