@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmring.exceptions import InvalidModelReferenceError
+from llmring.exceptions import InvalidModelReferenceError, ProviderNotFoundError
 from llmring.providers import canonical_name
 
 __all__ = ["ModelRef"]
@@ -28,11 +28,18 @@ class ModelRef:
             )
         return cls(canonical_name(provider), model)
 
-    @staticmethod
-    def looks_like_ref(text: str) -> bool:
-        """True when ``text`` has the ``provider:model`` shape (aliases have no colon
-        except for a ``package:alias`` namespace, which the resolver tries first)."""
-        return ":" in text
+    @classmethod
+    def direct(cls, name: str) -> ModelRef | None:
+        """``name`` as a model when the part before its first colon is a known provider,
+        else ``None`` (an alias, or a ``package:alias`` namespace)."""
+        provider, sep, _ = name.partition(":")
+        if not sep:
+            return None
+        try:
+            canonical_name(provider)
+        except ProviderNotFoundError:
+            return None
+        return cls.parse(name)  # "openai:" still fails, saying the expected form
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.model}"

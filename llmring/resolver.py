@@ -48,7 +48,6 @@ from llmring.exceptions import (
     AliasNotFoundError,
     LockfileError,
     LockfileNotFoundError,
-    ProviderNotFoundError,
 )
 from llmring.lockfile import (
     DEFAULT_PROFILE,
@@ -63,7 +62,6 @@ from llmring.lockfile import (
     model_refs,
 )
 from llmring.model_ref import ModelRef
-from llmring.providers import canonical_name
 
 __all__ = ["LOCKFILE_ENV", "PROFILE_ENV", "Resolver"]
 
@@ -138,7 +136,7 @@ class Resolver:
     def resolve(self, name: str, profile: str | None = None) -> list[ModelRef]:
         """The models to try for ``name``, primary first: a ``provider:model`` reference alone,
         else the alias's bindings (``AliasNotFoundError`` when nothing binds it)."""
-        direct = _direct_ref(name)
+        direct = ModelRef.direct(name)
         if direct is not None:
             return [direct]
         entry = self._load()
@@ -278,15 +276,3 @@ def _existing(path: Path, source: str) -> Path:
     if not path.is_file():
         raise LockfileNotFoundError(f"lockfile {path} (from {source}) does not exist")
     return path.absolute()
-
-
-def _direct_ref(name: str) -> ModelRef | None:
-    """``name`` as a model when the part before its first colon is a known provider."""
-    provider, sep, _ = name.partition(":")
-    if not sep:
-        return None
-    try:
-        canonical_name(provider)
-    except ProviderNotFoundError:
-        return None
-    return ModelRef.parse(name)  # "openai:" still fails, saying the expected form

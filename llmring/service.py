@@ -144,10 +144,8 @@ class LLMRing:
     def resolve(self, model: str, profile: str | None = None) -> list[ModelRef]:
         """The models to try for ``model``, in order: itself if ``provider:model``, else the
         alias's bindings in ``profile``."""
-        provider, sep, name = model.partition(":")
-        if sep and name and provider.strip().lower() in (*provider_names(), "gemini"):
-            return [ModelRef.parse(model)]
-        return self.resolver.resolve(model, profile)
+        direct = ModelRef.direct(model)  # no lockfile is read for provider:model
+        return [direct] if direct is not None else self.resolver.resolve(model, profile)
 
     def resolve_alias(self, alias: str, profile: str | None = None) -> str:
         """The primary ``provider:model`` an alias stands for."""
