@@ -199,7 +199,7 @@ _TOOL = {"type": "function", "function": {"name": "f"}}
                     }
                 ]
             },
-            "not JSON",
+            "not valid JSON",
         ),
         (
             {
@@ -264,7 +264,7 @@ _TOOL = {"type": "function", "function": {"name": "f"}}
                     }
                 ]
             },
-            "data:<mime type>;base64",
+            "data:<media type>;base64",
         ),
         (
             {

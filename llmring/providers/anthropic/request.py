@@ -20,11 +20,11 @@ What the mapping does where the two vocabularies differ:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from llmring.exceptions import ProviderBadRequestError
+from llmring.providers._messages import arguments_object, parse_data_url
 from llmring.schemas import (
     ContentPart,
     ImagePart,
@@ -161,15 +161,8 @@ def _blocks(
 
 
 def _image_source(url: str, position: int) -> dict[str, str]:
-    if url.startswith("data:"):
-        header, comma, data = url[len("data:") :].partition(",")
-        media_type, _, encoding = header.partition(";")
-        if not comma or encoding != "base64" or not media_type:
-            raise ProviderBadRequestError(
-                f"message {position} has a data: URL Anthropic cannot take; it needs "
-                "data:<media type>;base64,<data>"
-            )
-        return {"type": "base64", "media_type": media_type, "data": data}
+    if (inline := parse_data_url(url)) is not None:
+        return {"type": "base64", "media_type": inline.media_type, "data": inline.data}
     if url.startswith(("https://", "http://")):
         return {"type": "url", "url": url}
     raise ProviderBadRequestError(
@@ -179,20 +172,12 @@ def _image_source(url: str, position: int) -> dict[str, str]:
 
 
 def _tool_use(call: ToolCall) -> dict[str, Any]:
-    arguments = call.function.arguments or "{}"
-    try:
-        parsed = json.loads(arguments)
-    except json.JSONDecodeError as exc:
-        raise ProviderBadRequestError(
-            f"tool call {call.id!r} ({call.function.name}) has arguments that are not valid "
-            f"JSON: {arguments[:80]!r}"
-        ) from exc
-    if not isinstance(parsed, dict):
-        raise ProviderBadRequestError(
-            f"tool call {call.id!r} ({call.function.name}) has arguments that are not a JSON "
-            "object, which Anthropic's tool_use input must be"
-        )
-    return {"type": "tool_use", "id": call.id, "name": call.function.name, "input": parsed}
+    return {
+        "type": "tool_use",
+        "id": call.id,
+        "name": call.function.name,
+        "input": arguments_object(call, "Anthropic"),
+    }
 
 
 def _tool_result(message: Message, position: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from llmring.exceptions import ProviderBadRequestError
+from llmring.providers._messages import arguments_object, parse_data_url, tool_result_names
 from llmring.providers.base import apply_extra_params
 from llmring.schemas import ImagePart, LLMRequest, Message, TextPart, Tool, ToolChoice
 
@@ -27,11 +28,12 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
     """The body for ``model``; the same whether streamed or not (the URL says which)."""
     system: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
-    call_names: dict[str, str] = {}
     results: list[dict[str, Any]] | None = None  # the open turn of function responses
-    for message in request.messages:
+    for message, answered in zip(
+        request.messages, tool_result_names(request.messages), strict=True
+    ):
         if message.role == "tool":
-            part = _function_response(message, call_names)
+            part = _function_response(message, answered)
             # Answers to parallel calls go back together, in one user turn.
             if results is None:
                 results = []
@@ -45,7 +47,7 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
             case "user":
                 contents.append({"role": "user", "parts": _user_parts(message)})
             case "assistant":
-                contents.append({"role": "model", "parts": _model_parts(message, call_names)})
+                contents.append({"role": "model", "parts": _model_parts(message)})
     if not contents:
         raise ProviderBadRequestError("Gemini needs at least one non-system message")
     body: dict[str, Any] = {"contents": contents}
@@ -103,14 +105,8 @@ def _user_parts(message: Message) -> list[dict[str, Any]]:
 
 def _image(part: ImagePart) -> dict[str, Any]:
     url = part.image_url.url
-    if url.startswith("data:"):
-        header, sep, data = url[5:].partition(",")
-        mime_type, _, encoding = header.partition(";")
-        if not sep or encoding != "base64" or not mime_type:
-            raise ProviderBadRequestError(
-                "image data URL must look like data:<mime type>;base64,<data>"
-            )
-        return {"inlineData": {"mimeType": mime_type, "data": data}}
+    if (inline := parse_data_url(url)) is not None:
+        return {"inlineData": {"mimeType": inline.media_type, "data": inline.data}}
     if urlsplit(url).scheme != "https":
         raise ProviderBadRequestError(f"Gemini takes images as https:// or data: URLs, not {url!r}")
     guessed, _ = mimetypes.guess_type(urlsplit(url).path)
@@ -121,29 +117,18 @@ def _image(part: ImagePart) -> dict[str, Any]:
     return {"fileData": {"mimeType": guessed, "fileUri": url}}
 
 
-def _model_parts(message: Message, call_names: dict[str, str]) -> list[dict[str, Any]]:
+def _model_parts(message: Message) -> list[dict[str, Any]]:
     parts = _parts(message, images=False)
     for call in message.tool_calls or ():
-        try:
-            args = json.loads(call.function.arguments or "{}")
-        except json.JSONDecodeError as exc:
-            raise ProviderBadRequestError(
-                f"tool call {call.id!r} has arguments that are not JSON: {exc}"
-            ) from None
-        if not isinstance(args, dict):
-            raise ProviderBadRequestError(
-                f"tool call {call.id!r}: Gemini needs arguments that are a JSON object"
-            )
-        call_names[call.id] = call.function.name
+        args = arguments_object(call, "Gemini")
         parts.append({"functionCall": {"name": call.function.name, "args": args}})
     if not parts:
         raise ProviderBadRequestError("an assistant message needs content or tool_calls")
     return parts
 
 
-def _function_response(message: Message, call_names: dict[str, str]) -> dict[str, Any]:
+def _function_response(message: Message, name: str | None) -> dict[str, Any]:
     # Gemini matches a result to its call by function name; ours carry the call's id.
-    name = call_names.get(message.tool_call_id or "")
     if name is None:
         raise ProviderBadRequestError(
             f"tool message answers tool_call_id {message.tool_call_id!r}, "

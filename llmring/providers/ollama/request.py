@@ -11,10 +11,10 @@ https://docs.ollama.com/capabilities/tool-calling
 
 from __future__ import annotations
 
-import json
 from typing import Any, assert_never
 
 from llmring.exceptions import ProviderBadRequestError
+from llmring.providers._messages import arguments_object, parse_data_url, tool_result_names
 from llmring.schemas import (
     ImagePart,
     LLMRequest,
@@ -59,19 +59,17 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
 
 
 def _messages(messages: list[Message]) -> list[dict[str, Any]]:
-    tool_names: dict[str, str] = {}  # tool_call_id -> function name, from earlier turns
     out = []
-    for message in messages:
+    for message, answered in zip(messages, tool_result_names(messages), strict=True):
         text, images = _content(message)
         wire: dict[str, Any] = {"role": message.role, "content": text}
         if images:
             wire["images"] = images
         if message.tool_calls:
             wire["tool_calls"] = [_tool_call(call) for call in message.tool_calls]
-            tool_names.update((call.id, call.function.name) for call in message.tool_calls)
         if message.role == "tool":
             # Ollama matches a result to its call by the tool's name, not an id.
-            name = tool_names.get(message.tool_call_id or "") or message.name
+            name = answered or message.name
             if name:
                 wire["tool_name"] = name
         out.append(wire)
@@ -94,29 +92,17 @@ def _content(message: Message) -> tuple[str, list[str]]:
 
 
 def _image_base64(url: str) -> str:
-    if not url.startswith("data:"):
+    inline = parse_data_url(url)
+    if inline is None:
         raise ProviderBadRequestError(
             "Ollama takes images only as base64 data, not by URL: download the image and "
             f"pass it as a data:<mime>;base64,... URL (got {url[:60]!r})"
         )
-    header, comma, data = url.partition(",")
-    if not comma or not header.endswith(";base64") or not data:
-        raise ProviderBadRequestError(
-            f"Ollama needs base64 image data: expected data:<mime>;base64,<data> (got {url[:40]!r})"
-        )
-    return data
+    return inline.data
 
 
 def _tool_call(call: ToolCall) -> dict[str, Any]:
-    try:
-        arguments = json.loads(call.function.arguments or "{}")
-    except json.JSONDecodeError:
-        arguments = None
-    if not isinstance(arguments, dict):
-        raise ProviderBadRequestError(
-            f"tool call {call.id!r} ({call.function.name}): Ollama needs the arguments as a "
-            f"JSON object, got {call.function.arguments[:60]!r}"
-        )
+    arguments = arguments_object(call, "Ollama")
     return {"function": {"name": call.function.name, "arguments": arguments}}
 
 
