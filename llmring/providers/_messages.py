@@ -2,7 +2,8 @@
 
 Each provider's ``request.py`` translates llmring's messages into its own wire shape; what
 does not depend on the wire lives here once: reading an image ``data:`` URL, turning a tool
-call's JSON-string arguments into an object, and finding which function a tool result answers.
+call's JSON-string arguments into an object, and finding which call or function a tool result
+answers.
 Every refusal is a ``ProviderBadRequestError`` that says what is wrong and how to write it.
 """
 
@@ -16,7 +17,13 @@ from typing import Any
 from llmring.exceptions import ProviderBadRequestError
 from llmring.schemas import Message, ToolCall
 
-__all__ = ["DataURL", "arguments_object", "parse_data_url", "tool_result_names"]
+__all__ = [
+    "DataURL",
+    "answered_call_id",
+    "arguments_object",
+    "parse_data_url",
+    "tool_result_names",
+]
 
 _DATA = "data:"
 _BASE64 = "base64"
@@ -70,6 +77,13 @@ def arguments_object(call: ToolCall, provider: str) -> dict[str, Any]:
             f"{where} has arguments that are not a JSON object: {arguments[:80]!r}; {wanted}"
         )
     return parsed
+
+
+def answered_call_id(message: Message) -> str:
+    """The ``tool_call_id`` a ``tool`` message answers; ``ProviderBadRequestError`` if unset."""
+    if message.tool_call_id is None:
+        raise ProviderBadRequestError("a tool message needs the tool_call_id it answers")
+    return message.tool_call_id
 
 
 def tool_result_names(messages: Sequence[Message]) -> list[str | None]:

@@ -10,6 +10,7 @@ import pytest
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import (
     DataURL,
+    answered_call_id,
     arguments_object,
     parse_data_url,
     tool_result_names,
@@ -141,6 +142,20 @@ def test_long_invalid_arguments_are_quoted_only_in_part() -> None:
         arguments_object(_call(arguments), "Gemini")
     assert f"{arguments[:80]!r};" in caught.value.message
     assert arguments[:81] not in caught.value.message
+
+
+# --- answered_call_id ----------------------------------------------------------------------
+
+
+def test_a_tool_result_answers_its_call_id() -> None:
+    message = Message(role="tool", tool_call_id="call_7", content="12:00")
+    assert answered_call_id(message) == "call_7"
+
+
+def test_a_tool_result_without_a_call_id_is_refused() -> None:
+    with pytest.raises(ProviderBadRequestError) as caught:
+        answered_call_id(Message(role="tool", content="12:00"))
+    assert caught.value.message == "a tool message needs the tool_call_id it answers"
 
 
 # --- tool_result_names ---------------------------------------------------------------------

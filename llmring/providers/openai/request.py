@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmring.exceptions import ProviderBadRequestError
+from llmring.providers._messages import answered_call_id
 from llmring.schemas import ContentPart, LLMRequest, Message, TextPart, ToolChoice
 
 __all__ = ["build_body", "build_message", "check_tool_choice"]
@@ -66,11 +67,9 @@ def build_message(message: Message) -> dict[str, Any]:
             if message.tool_calls:
                 out["tool_calls"] = [call.model_dump() for call in message.tool_calls]
         case "tool":
-            if message.tool_call_id is None:
-                raise ProviderBadRequestError("a tool message needs the tool_call_id it answers")
             return {
                 "role": "tool",
-                "tool_call_id": message.tool_call_id,
+                "tool_call_id": answered_call_id(message),
                 "content": _content(message),
             }
     if message.name is not None:

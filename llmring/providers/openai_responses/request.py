@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmring.exceptions import ProviderBadRequestError
+from llmring.providers._messages import answered_call_id
 from llmring.providers.openai.request import check_tool_choice
 from llmring.schemas import LLMRequest, Message, TextPart, Tool, ToolChoice
 
@@ -71,14 +72,10 @@ def build_input(messages: list[Message]) -> tuple[str | None, list[dict[str, Any
                     for call in message.tool_calls or ()
                 )
             case "tool":
-                if message.tool_call_id is None:
-                    raise ProviderBadRequestError(
-                        "a tool message needs the tool_call_id it answers"
-                    )
                 items.append(
                     {
                         "type": "function_call_output",
-                        "call_id": message.tool_call_id,
+                        "call_id": answered_call_id(message),
                         "output": _text_only(message),
                     }
                 )
