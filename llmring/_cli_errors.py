@@ -83,6 +83,12 @@ def exit_code_for(error: BaseException) -> int:
 
 def describe_error(error: BaseException) -> str:
     """One line: what went wrong and, where it helps, what to do about it."""
+    if isinstance(error, AllModelsFailedError) and exit_code_for(error) == EXIT_NOT_CONFIGURED:
+        providers = ", ".join(dict.fromkeys(model.partition(":")[0] for model, _ in error.attempts))
+        return (
+            f"no model for {error.alias!r} can be called: its providers ({providers}) "
+            "are not configured; set one of their API keys (`llmring providers` names them)"
+        )
     if isinstance(error, AllModelsFailedError):
         answers = "; ".join(f"{model}: {_one_line(str(err))}" for model, err in error.attempts)
         text = f"all {len(error.attempts)} models for {error.alias!r} failed ({answers})"

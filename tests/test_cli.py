@@ -611,12 +611,26 @@ def test_empty_stdin_prompt_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_provider_not_configured_exits_4(tmp_path: Path) -> None:
-    result = llmring("chat", "hi", "--model", "anthropic:claude-3-5-haiku-20241022", cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (4, "")
-    assert result.stderr.startswith(
+    path = tmp_path / "app.lock"
+    path.write_text(
+        LOCKFILE + '\n[[profiles.default.bindings]]\nalias = "chatbot"\n'
+        'models = ["anthropic:claude-3-5-haiku-20241022", "openai:gpt-4o-mini"]\n',
+        "utf-8",
+    )
+    one, alias = llmring_at_once(
+        ["chat", "hi", "--model", "anthropic:claude-3-5-haiku-20241022"],
+        ["chat", "hi", "--model", "chatbot", "--file", str(path)],
+        cwd=tmp_path,
+    )
+    assert (one.returncode, one.stdout, alias.returncode, alias.stdout) == (4, "", 4, "")
+    assert one.stderr.startswith(
         "llmring: error: provider 'anthropic' is not configured: set ANTHROPIC_API_KEY"
     )
-    assert result.stderr.endswith("; `llmring providers` shows which providers are configured\n")
+    assert one.stderr.endswith("; `llmring providers` shows which providers are configured\n")
+    assert alias.stderr == (
+        "llmring: error: no model for 'chatbot' can be called: its providers (anthropic, openai) "
+        "are not configured; set one of their API keys (`llmring providers` names them)\n"
+    )
 
 
 # --- Ctrl-C ----------------------------------------------------------------------------
