@@ -519,6 +519,28 @@ def test_reasoning_is_dimmed_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     assert err.getvalue().startswith("\x1b[2mHmm.\x1b[0m\nmodel: m:x\nfinish reason: stop\n")
 
 
+def test_replay_outside_a_provider_directory_needs_model(tmp_path: Path) -> None:
+    source = RECORDINGS / "openai" / "text.sse"
+    copy = tmp_path / "captures" / "hello.sse"
+    copy.parent.mkdir()
+    copy.write_bytes(source.read_bytes())
+    copy.with_name("hello.meta.json").write_bytes(source.with_name("text.meta.json").read_bytes())
+    unknown, named = llmring_at_once(
+        ["chat", "--replay", str(copy)],
+        ["chat", "--replay", str(copy), "--model", "openai:my-model", "--pace", "0", "-v"],
+        cwd=tmp_path,
+    )
+    assert (unknown.returncode, unknown.stdout) == (2, "")
+    assert unknown.stderr.startswith(
+        f"llmring: error: cannot tell which provider recorded {copy}: unknown provider 'captures'"
+    )
+    assert unknown.stderr.endswith(
+        "; keep it under recordings/<provider>/ or pass --model provider:model\n"
+    )
+    assert (named.returncode, named.stdout) == (0, meta(source)["expect"]["text"] + "\n")
+    assert named.stderr.startswith("model: openai:my-model\n")
+
+
 def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
     path = RECORDINGS / "openai" / "text.sse"
     expect = meta(path)["expect"]
