@@ -32,7 +32,6 @@ from llmring._cli_errors import (
     report_error,
 )
 from llmring.exceptions import LLMRingError
-from llmring.providers import provider_names
 
 __all__ = ["build_parser", "main", "mask_key"]
 
@@ -318,17 +317,11 @@ def mask_key(key: str) -> str:
 def _providers(args: argparse.Namespace) -> int:
     ring = LLMRing()
     table: dict[str, dict[str, object]] = {}
-    # One provider that fails to load must not hide the others, so each is asked on its own
-    # rather than through ring.configured_providers().
-    for name in provider_names():
-        try:
-            provider = ring.provider(name)
-        except (LLMRingError, ImportError) as error:
-            table[name] = {"configured": False, "error": f"cannot load: {error}"}
-            continue
+    for name, configured in ring.configured_providers().items():
+        provider = ring.provider(name)
         key_env = next((var for var in provider.api_key_env if os.environ.get(var)), None)
         table[name] = {
-            "configured": provider.is_configured,
+            "configured": configured,
             "key_env": key_env,
             "key": mask_key(os.environ[key_env]) if key_env else None,
             "key_vars": list(provider.api_key_env),
@@ -344,8 +337,6 @@ def _providers(args: argparse.Namespace) -> int:
 
 
 def _describe_provider(row: dict[str, object]) -> str:
-    if "error" in row:
-        return f"unavailable ({row['error']})"
     if row["key"]:
         return f"configured    {row['key_env']}={row['key']}  {row['base_url']}"
     if row["configured"]:
