@@ -28,8 +28,7 @@ from llmring import StreamChunk
 from llmring._cli_chat import ChunkPrinter
 from llmring.cli import main
 from llmring.demo import demo_argv
-
-from .conftest import RECORDINGS, ROOT
+from tests.conftest import RECORDINGS, ROOT
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
