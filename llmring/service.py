@@ -151,13 +151,13 @@ class LLMRing:
         """The primary ``provider:model`` an alias stands for."""
         return str(self.resolve(alias, profile)[0])
 
-    def bind_alias(self, alias: str, models: str | list[str], profile: str | None = None) -> None:
-        """Bind ``alias`` to a model or an ordered list (primary first) in the lockfile."""
-        self.resolver.bind(alias, [models] if isinstance(models, str) else models, profile)
+    def bind_alias(self, alias: str, models: str | list[str], profile: str | None = None) -> Path:
+        """Bind ``alias`` to a model or an ordered list (primary first); the file written."""
+        return self.resolver.bind(alias, [models] if isinstance(models, str) else models, profile)
 
-    def unbind_alias(self, alias: str, profile: str | None = None) -> None:
-        """Remove ``alias`` from ``profile`` in the lockfile."""
-        self.resolver.unbind(alias, profile)
+    def unbind_alias(self, alias: str, profile: str | None = None) -> Path:
+        """Remove ``alias`` from ``profile`` in the lockfile; the file written."""
+        return self.resolver.unbind(alias, profile)
 
     def list_aliases(self, profile: str | None = None) -> dict[str, list[str]]:
         """Every alias in ``profile`` and its models, primary first."""

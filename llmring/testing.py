@@ -39,6 +39,12 @@ __all__ = [
 ]
 
 BODY_SUFFIXES = (".sse", ".ndjson", ".json")
+#: The content type a body file gets when its sidecar does not say.
+CONTENT_TYPES = {
+    ".sse": "text/event-stream",
+    ".ndjson": "application/x-ndjson",
+    ".json": "application/json",
+}
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def load_recording(path: str | Path) -> Recording:
         body=path.read_bytes(),
         model=str(meta.get("model", "")),
         status=int(meta.get("status", 200)),
-        headers=dict(meta.get("headers", {})),
+        headers=dict(meta.get("headers", {"content-type": CONTENT_TYPES.get(path.suffix, "")})),
         expect=dict(meta.get("expect", {})),
         pace_ms=float(meta.get("pace_ms", 0.0)),
         pair=meta.get("pair"),

@@ -99,7 +99,7 @@ class Provider(ABC):
             names = " or ".join(self.api_key_env)
             raise ProviderNotFoundError(
                 f"provider {self.name!r} is not configured: set {names} "
-                f"or pass api_key to {type(self).__name__}"
+                f"or pass LLMRing(api_keys={{{self.name!r}: ...}})"
             )
         return self._api_key.get_secret_value()
 
