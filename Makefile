@@ -35,7 +35,7 @@ BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet -e . openai anthropic ollama
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . openai anthropic google-genai ollama
 	touch $@
 
 bench: $(BENCH_VENV)/.installed

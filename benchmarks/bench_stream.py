@@ -16,6 +16,7 @@ targets for: llmring / floor <= 1.3, llmring / fastest SDK <= 0.5.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import sys
@@ -77,10 +78,11 @@ def sdk_client(module: Any, events: list[bytes], content_type: str) -> Any:
     return module.AsyncClient(transport=module.MockTransport(answer))
 
 
-def sdk_httpx(sdk: str) -> Any:
-    """The httpx module an SDK's ``http_client`` must come from."""
-    base = importlib.import_module(f"{sdk}._base_client")
-    return importlib.import_module("httpx2") if "httpx2" in vars(base) else httpx
+def sdk_httpx(distribution: str) -> Any:
+    """The httpx module an SDK's client must come from: newer SDKs require a fork, httpx2."""
+    requires = importlib.metadata.requires(distribution) or []
+    forked = any(requirement.startswith("httpx2") for requirement in requires)
+    return importlib.import_module("httpx2") if forked else httpx
 
 
 async def run_floor(events: list[bytes], content_type: str, provider: str, model: str) -> int:
@@ -160,6 +162,29 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
             return count
 
         runners.setdefault("anthropic", {})["anthropic-sdk-python"] = anthropic_sdk
+    if importlib.util.find_spec("google.genai"):
+
+        async def google_sdk(
+            events: list[bytes], content_type: str, provider: str, model: str
+        ) -> int:
+            from google import genai
+            from google.genai import types
+
+            http = sdk_client(sdk_httpx("google-genai"), events, content_type)
+            client = genai.Client(
+                api_key="k",
+                http_options=types.HttpOptions(
+                    base_url="http://bench.test", httpx_async_client=http
+                ),
+            )
+            count = 0
+            stream = await client.aio.models.generate_content_stream(model=model, contents="hi")
+            async for _ in stream:
+                count += 1
+            await http.aclose()
+            return count
+
+        runners.setdefault("google", {})["google-genai"] = google_sdk
     if importlib.util.find_spec("ollama"):
 
         async def ollama_sdk(
