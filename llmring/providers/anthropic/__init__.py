@@ -20,7 +20,7 @@ __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider", "AnthropicStreamParser"]
 #: The API version every request pins (https://docs.anthropic.com/en/api/versioning).
 ANTHROPIC_VERSION = "2023-06-01"
 
-_ERROR_BODY = TypeAdapter(AnthropicErrorBody)
+_ERROR_BODY: TypeAdapter[AnthropicErrorBody] = TypeAdapter(AnthropicErrorBody)
 
 
 class AnthropicProvider(Provider):
@@ -62,4 +62,7 @@ class AnthropicProvider(Provider):
         except ValidationError:
             # not Anthropic's JSON: a proxy's page, or Cloudflare's 413 before the API
             return ErrorInfo()
-        return ErrorInfo(message=parsed.error.message or None, error_type=parsed.error.type)
+        error = parsed["error"]
+        return ErrorInfo(
+            message=error.get("message") or None, error_type=error.get("type", "error")
+        )

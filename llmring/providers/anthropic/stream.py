@@ -6,9 +6,11 @@ inside it. https://docs.anthropic.com/en/docs/build-with-claude/streaming
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, assert_never
+from collections.abc import Callable
+from typing import Annotated, Literal, NotRequired, assert_never
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from llmring.exceptions import ProviderResponseError, error_class_for_status
 from llmring.providers._assembly import StreamAssembly
@@ -16,11 +18,6 @@ from llmring.providers.anthropic.response import (
     ERROR_STATUS,
     AnthropicContentBlock,
     AnthropicErrorBody,
-    AnthropicOtherBlock,
-    AnthropicRedactedThinkingBlock,
-    AnthropicTextBlock,
-    AnthropicThinkingBlock,
-    AnthropicToolUseBlock,
     AnthropicUsage,
     finish_reason,
     merge_usage,
@@ -30,50 +27,48 @@ from llmring.schemas import LLMResponse, StreamChunk
 
 __all__ = ["AnthropicStreamParser"]
 
-
-class _Wire(BaseModel):
-    """A wire model: reads the fields the parser uses, ignores the rest."""
+# The wire types are validated TypedDicts, as in response.py (which says why).
 
 
-class AnthropicMessageStartBody(_Wire):
-    usage: AnthropicUsage | None = None
+class AnthropicMessageStartBody(TypedDict):
+    usage: NotRequired[AnthropicUsage | None]
 
 
-class AnthropicMessageStart(_Wire):
+class AnthropicMessageStart(TypedDict):
     type: Literal["message_start"]
     message: AnthropicMessageStartBody
 
 
-class AnthropicContentBlockStart(_Wire):
+class AnthropicContentBlockStart(TypedDict):
     type: Literal["content_block_start"]
     index: int
     content_block: AnthropicContentBlock
 
 
-class AnthropicTextDelta(_Wire):
+class AnthropicTextDelta(TypedDict):
     type: Literal["text_delta"]
     text: str
 
 
-class AnthropicInputJsonDelta(_Wire):
+class AnthropicInputJsonDelta(TypedDict):
     type: Literal["input_json_delta"]
     partial_json: str
 
 
-class AnthropicThinkingDelta(_Wire):
+class AnthropicThinkingDelta(TypedDict):
     type: Literal["thinking_delta"]
     thinking: str
 
 
-class AnthropicSignatureDelta(_Wire):
+class AnthropicSignatureDelta(TypedDict):
     type: Literal["signature_delta"]
 
 
-class AnthropicCitationsDelta(_Wire):
+class AnthropicCitationsDelta(TypedDict):
     type: Literal["citations_delta"]
 
 
-class AnthropicContentBlockDelta(_Wire):
+class AnthropicContentBlockDelta(TypedDict):
     type: Literal["content_block_delta"]
     index: int
     delta: Annotated[
@@ -86,25 +81,25 @@ class AnthropicContentBlockDelta(_Wire):
     ]
 
 
-class AnthropicContentBlockStop(_Wire):
+class AnthropicContentBlockStop(TypedDict):
     type: Literal["content_block_stop"]
 
 
-class AnthropicMessageDeltaBody(_Wire):
-    stop_reason: str | None = None
+class AnthropicMessageDeltaBody(TypedDict, total=False):
+    stop_reason: str | None
 
 
-class AnthropicMessageDelta(_Wire):
+class AnthropicMessageDelta(TypedDict):
     type: Literal["message_delta"]
     delta: AnthropicMessageDeltaBody
-    usage: AnthropicUsage | None = None
+    usage: NotRequired[AnthropicUsage | None]
 
 
-class AnthropicMessageStop(_Wire):
+class AnthropicMessageStop(TypedDict):
     type: Literal["message_stop"]
 
 
-class AnthropicPing(_Wire):
+class AnthropicPing(TypedDict):
     type: Literal["ping"]
 
 
@@ -119,8 +114,10 @@ AnthropicEvent = Annotated[
     | AnthropicErrorBody,
     Field(discriminator="type"),
 ]
-# A tagged union, so pydantic-core dispatches on "type" without building Python dicts.
+# A tagged union, so pydantic-core picks the member by "type" instead of trying each. Its
+# validator is called directly: TypeAdapter.validate_json adds per-call argument handling.
 _EVENT: TypeAdapter[AnthropicEvent] = TypeAdapter(AnthropicEvent)
+_validate_event: Callable[[str], AnthropicEvent] = _EVENT.validator.validate_json
 
 
 def _raise_unless_unknown_type(exc: ValidationError, payload: str) -> None:
@@ -156,46 +153,49 @@ class AnthropicStreamParser:
         if assembly.finished:
             assembly.ensure_open()
         try:
-            event = _EVENT.validate_json(payload)
+            event = _validate_event(payload)
         except ValidationError as exc:
             _raise_unless_unknown_type(exc, payload)
             return []
-        match event:
-            # The hot path first, with bare class patterns (keyword captures cost a lookup).
-            case AnthropicContentBlockDelta():
-                delta = event.delta
-                match delta:
-                    case AnthropicTextDelta():
-                        return assembly.text(delta.text)
-                    case AnthropicInputJsonDelta():
-                        return self._tool_input(event.index, delta.partial_json)
-                    case AnthropicThinkingDelta():
-                        return assembly.reasoning(delta.thinking)
-                    case AnthropicSignatureDelta() | AnthropicCitationsDelta():
+        match event["type"]:
+            case "content_block_delta":  # the hot path first: one per token
+                delta = event["delta"]
+                match delta["type"]:
+                    case "text_delta":
+                        return assembly.text(delta["text"])
+                    case "input_json_delta":
+                        return self._tool_input(event["index"], delta["partial_json"])
+                    case "thinking_delta":
+                        return assembly.reasoning(delta["thinking"])
+                    case "signature_delta" | "citations_delta":
                         return []  # the signature only matters when thinking is sent back
                     case _:
                         assert_never(delta)
-            case AnthropicContentBlockStart(index=index, content_block=block):
-                return self._block_start(index, block)
-            case AnthropicMessageStart(message=message):
-                if message.usage is not None:
-                    self._record_usage(message.usage)
-                return []
-            case AnthropicMessageDelta(delta=delta_body, usage=usage):
-                if usage is not None:
+            case "content_block_start":
+                return self._block_start(event["index"], event["content_block"])
+            case "message_start":
+                if (usage := event["message"].get("usage")) is not None:
                     self._record_usage(usage)
-                assembly.raw_finish_reason = delta_body.stop_reason
                 return []
-            case AnthropicMessageStop():
+            case "message_delta":
+                if (usage := event.get("usage")) is not None:
+                    self._record_usage(usage)
+                assembly.raw_finish_reason = event["delta"].get("stop_reason")
+                return []
+            case "message_stop":
                 raw = assembly.raw_finish_reason
                 return assembly.final(finish_reason(raw), raw)
-            case AnthropicErrorBody(error=error, request_id=request_id):
-                status = ERROR_STATUS.get(error.type)
+            case "error":
+                error = event["error"]
+                kind = error.get("type", "error")
+                status = ERROR_STATUS.get(kind)
                 error_class = (
                     error_class_for_status(status) if status is not None else ProviderResponseError
                 )
-                raise error_class(f"{error.message} ({error.type})", request_id=request_id)
-            case AnthropicContentBlockStop() | AnthropicPing():
+                raise error_class(
+                    f"{error.get('message', '')} ({kind})", request_id=event.get("request_id")
+                )
+            case "content_block_stop" | "ping":
                 return []  # block ends need no action; pings are keep-alives
             case _:
                 assert_never(event)
@@ -214,19 +214,21 @@ class AnthropicStreamParser:
         if index in self._blocks:
             raise ProviderResponseError(f"content block {index} started twice")
         self._blocks.add(index)
-        match block:
-            case AnthropicTextBlock(text=text):
-                return self._assembly.text(text)
-            case AnthropicToolUseBlock(id=call_id, name=name):
+        if block is None:
+            # a server tool's block is not a client call (recordings/anthropic/server-tool.sse),
+            # nor is a newer type
+            return []
+        match block["type"]:
+            case "text":
+                return self._assembly.text(block.get("text", ""))
+            case "tool_use":
                 # input is always {} here; the arguments follow as input_json_delta
-                self._assembly.tool_calls.start(index, name=name, id=call_id)
+                self._assembly.tool_calls.start(index, name=block["name"], id=block["id"])
                 return []
-            case AnthropicThinkingBlock(thinking=thinking):
-                return self._assembly.reasoning(thinking)
-            case AnthropicRedactedThinkingBlock() | AnthropicOtherBlock():
-                # encrypted thinking carries no text; server tool blocks are not client calls
-                # (recordings/anthropic/server-tool.sse)
-                return []
+            case "thinking":
+                return self._assembly.reasoning(block.get("thinking", ""))
+            case "redacted_thinking":
+                return []  # encrypted thinking carries no text
             case _:
                 assert_never(block)
 
