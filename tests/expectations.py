@@ -8,9 +8,10 @@ from typing import Any
 from llmring.schemas import LLMResponse
 
 
-def summary(response: LLMResponse, expect: dict[str, Any]) -> dict[str, Any]:
-    """The parts of ``response`` that ``expect`` speaks of, in ``expect``'s shape."""
-    usage = response.usage.model_dump(exclude={"raw"}) if response.usage else {}
+def response_summary(response: LLMResponse) -> dict[str, Any]:
+    """``response`` in the shape of an ``expect`` block: reasoning as a length, tool call
+    arguments parsed, and the whole usage without ``raw`` (unset fields left out)."""
+    usage = response.usage
     return {
         "text": response.content,
         "reasoning_chars": len(response.reasoning or ""),
@@ -20,8 +21,16 @@ def summary(response: LLMResponse, expect: dict[str, Any]) -> dict[str, Any]:
         ],
         "finish_reason": response.finish_reason,
         "raw_finish_reason": response.raw_finish_reason,
-        "usage": {key: usage.get(key) for key in expect.get("usage", {})},
+        "usage": None if usage is None else usage.model_dump(exclude={"raw"}, exclude_none=True),
     }
+
+
+def summary(response: LLMResponse, expect: dict[str, Any]) -> dict[str, Any]:
+    """The parts of ``response`` that ``expect`` speaks of, in ``expect``'s shape: as
+    ``response_summary``, with only the usage fields ``expect`` names."""
+    whole = response_summary(response)
+    usage = whole["usage"] or {}
+    return {**whole, "usage": {key: usage.get(key) for key in expect.get("usage", {})}}
 
 
 def expected(expect: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from llmring.providers.anthropic.stream import AnthropicStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS
+from tests.expectations import response_summary
 from tests.providers.invariants import run_parser
-from tests.providers.test_anthropic_stream import MODEL, load, payloads, summary
+from tests.providers.test_anthropic_stream import MODEL, load, payloads
 
 DIR = RECORDINGS / "anthropic"
 COMPLETE = ["complete-text", "complete-tool-call"]
@@ -26,7 +27,7 @@ def parse(name: str) -> LLMResponse:
 
 @pytest.mark.parametrize("name", COMPLETE)
 def test_complete_body_matches_its_expectation(name: str) -> None:
-    assert summary(parse(name)) == load_recording(DIR / f"{name}.json").expect
+    assert response_summary(parse(name)) == load_recording(DIR / f"{name}.json").expect
 
 
 def test_complete_tool_call_in_full() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -20,9 +19,10 @@ from llmring.exceptions import (
 )
 from llmring.providers.anthropic import AnthropicProvider
 from llmring.providers.anthropic.stream import AnthropicStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+from llmring.schemas import FunctionCall, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, ReplayStream, load_recording, rechunk
 from tests.conftest import RECORDINGS
+from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
 
 DIR = RECORDINGS / "anthropic"
@@ -45,30 +45,13 @@ def load(name: str) -> Recording:
     return load_recording(DIR / f"{name}.sse")
 
 
-def summary(response: LLMResponse) -> dict[str, Any]:
-    """A response in the shape of a recording's ``expect`` (reasoning as a length)."""
-    usage = response.usage
-    assert usage is not None
-    return {
-        "text": response.content,
-        "reasoning_chars": len(response.reasoning or ""),
-        "tool_calls": [
-            {"name": call.function.name, "arguments": json.loads(call.function.arguments)}
-            for call in response.tool_calls or []
-        ],
-        "finish_reason": response.finish_reason,
-        "raw_finish_reason": response.raw_finish_reason,
-        "usage": usage.model_dump(exclude={"raw"}, exclude_none=True),
-    }
-
-
 @pytest.mark.parametrize("name", COMPLETE_STREAMS)
 def test_recording_assembles_to_its_expected_response(name: str) -> None:
     recording = load(name)
     parser = AnthropicStreamParser(MODEL)
     chunks = run_parser(parser, payloads(recording))
     response = check_stream(parser, chunks, MODEL)
-    assert summary(response) == recording.expect
+    assert response_summary(response) == recording.expect
     assert response.refusal is None
 
 

@@ -20,6 +20,7 @@ from llmring.providers.google import GoogleStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, iter_recordings, load_recording
 from tests.conftest import RECORDINGS
+from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
 
 STREAMS = [
@@ -39,22 +40,6 @@ def _payloads(recording: Recording) -> list[str]:
 def _last_usage_metadata(recording: Recording) -> dict[str, Any] | None:
     sent = [json.loads(payload).get("usageMetadata") for payload in _payloads(recording)]
     return next((usage for usage in reversed(sent) if usage is not None), None)
-
-
-def _summary(response: LLMResponse) -> dict[str, Any]:
-    """The response in the shape of a recording's ``expect``."""
-    usage = response.usage
-    return {
-        "text": response.content,
-        "reasoning_chars": len(response.reasoning or ""),
-        "tool_calls": [
-            {"name": call.function.name, "arguments": json.loads(call.function.arguments)}
-            for call in response.tool_calls or []
-        ],
-        "finish_reason": response.finish_reason,
-        "raw_finish_reason": response.raw_finish_reason,
-        "usage": None if usage is None else usage.model_dump(exclude={"raw"}, exclude_none=True),
-    }
 
 
 def test_the_needed_scenarios_are_recorded() -> None:
@@ -81,7 +66,7 @@ def test_recording_assembles_to_expected(recording: Recording) -> None:
     parser = GoogleStreamParser(model)
     chunks = run_parser(parser, _payloads(recording))
     response = check_stream(parser, chunks, model)
-    assert _summary(response) == recording.expect
+    assert response_summary(response) == recording.expect
     assert response.usage is not None
     assert response.usage.raw == _last_usage_metadata(recording)
 

@@ -15,6 +15,7 @@ from llmring.providers.ollama import OllamaStreamParser
 from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, load_recording, rechunk
 from tests.conftest import RECORDINGS
+from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
 
 DIR = RECORDINGS / "ollama"
@@ -32,23 +33,6 @@ def payloads(recording: Recording) -> list[str]:
 def model_of(recording: Recording) -> str:
     meta = json.loads(recording.path.with_name(recording.scenario + ".meta.json").read_text())
     return str(meta["model"])
-
-
-def summary(response: LLMResponse) -> dict[str, Any]:
-    """A response in the shape of a meta ``expect``, plus the usage as a whole object."""
-    usage = response.usage
-    assert usage is not None
-    return {
-        "text": response.content,
-        "reasoning_chars": len(response.reasoning or ""),
-        "tool_calls": [
-            {"name": call.function.name, "arguments": json.loads(call.function.arguments)}
-            for call in response.tool_calls or []
-        ],
-        "finish_reason": response.finish_reason,
-        "raw_finish_reason": response.raw_finish_reason,
-        "usage": usage.model_dump(exclude_none=True, exclude={"raw"}),
-    }
 
 
 def line(**fields: Any) -> str:
@@ -85,7 +69,7 @@ def test_recording_assembles_to_its_expectation(path: Path) -> None:
     chunks = run_parser(parser, payloads(recording))
 
     response = check_stream(parser, chunks, model)
-    assert summary(response) == recording.expect
+    assert response_summary(response) == recording.expect
 
 
 @pytest.mark.parametrize("path", FAILING, ids=[path.stem for path in FAILING])

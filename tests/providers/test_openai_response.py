@@ -12,7 +12,7 @@ from llmring.providers.openai import OpenAIProvider
 from llmring.schemas import FunctionCall, LLMResponse, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS
-from tests.providers.test_openai_stream import summary
+from tests.expectations import response_summary
 
 COMPLETE = sorted(
     path
@@ -31,7 +31,7 @@ def test_complete_recordings_exist() -> None:
 def test_complete_recording(path: Path) -> None:
     recording = load_recording(path)
     response = OpenAIProvider(api_key="k").parse_response(recording.body, "gpt-4o-mini")
-    assert summary(response) == recording.expect
+    assert response_summary(response) == recording.expect
 
 
 def test_tool_call_response_whole() -> None:

@@ -17,7 +17,7 @@ from llmring.providers.openai_responses import OpenAIResponsesProvider
 from llmring.schemas import FunctionCall, LLMResponse, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
-from tests.providers.test_openai_stream import summary
+from tests.expectations import response_summary
 
 OWN = RECORDINGS / "openai-responses"
 PROVIDER = OpenAIResponsesProvider(api_key="k")
@@ -28,7 +28,7 @@ COMPLETE = [OWN / "complete-text.json", OWN / "complete-tool-call.json"]
 def test_complete_recording(path: Path) -> None:
     recording = load_recording(path)
     assert json.loads(path.with_name(path.stem + ".meta.json").read_text())["mode"] == "complete"
-    assert summary(PROVIDER.parse_response(recording.body, "m")) == recording.expect
+    assert response_summary(PROVIDER.parse_response(recording.body, "m")) == recording.expect
 
 
 def test_tool_call_response_whole() -> None:

@@ -20,8 +20,8 @@ from llmring.providers.openai_responses.stream import OpenAIResponsesStreamParse
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
+from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
-from tests.providers.test_openai_stream import summary
 
 OWN = RECORDINGS / "openai-responses"
 STREAMS = sorted(OWN.glob("*.sse"))
@@ -57,7 +57,7 @@ def test_recording(path: Path) -> None:
         assert parser.snapshot().content == expect["partial_text"]
         return
     chunks = run_parser(parser, payloads_of(recording.body))
-    assert summary(check_stream(parser, chunks, model)) == expect
+    assert response_summary(check_stream(parser, chunks, model)) == expect
 
 
 def test_reasoning_chunks_whole() -> None:

@@ -21,6 +21,7 @@ from llmring.providers.openai.stream import OpenAIStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
+from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
 
 OWN = RECORDINGS / "openai"
@@ -30,22 +31,6 @@ STREAMS = sorted(OWN.glob("*.sse"))
 def payloads(recording: Recording) -> list[str]:
     response = httpx.Response(200, headers=recording.headers, content=recording.body)
     return list(iter_payloads(response, "sse"))
-
-
-def summary(response: LLMResponse) -> dict[str, Any]:
-    """The response in the shape of a recording's ``expect``."""
-    assert response.usage is not None
-    return {
-        "text": response.content,
-        "reasoning_chars": len(response.reasoning or ""),
-        "tool_calls": [
-            {"name": call.function.name, "arguments": json.loads(call.function.arguments)}
-            for call in response.tool_calls or []
-        ],
-        "finish_reason": response.finish_reason,
-        "raw_finish_reason": response.raw_finish_reason,
-        "usage": response.usage.model_dump(exclude={"raw"}, exclude_none=True),
-    }
 
 
 def test_recordings_exist() -> None:
@@ -68,7 +53,7 @@ def test_recording(path: Path) -> None:
         return
     chunks = run_parser(parser, payloads(recording))
     response = check_stream(parser, chunks, model)
-    assert summary(response) == expect
+    assert response_summary(response) == expect
 
 
 def test_text_chunks_whole() -> None:
