@@ -1,4 +1,8 @@
-"""Bytes -> wire decoder -> provider parser, synchronously: no network, no event loop."""
+"""Bytes -> wire decoder -> provider parser, synchronously: no network, no event loop.
+
+``payloads`` stops after the decoder (what a parser test feeds); ``parse_stream`` goes on
+through a provider's parser.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,21 @@ import httpx
 from llmring._wire import iter_payloads
 from llmring.exceptions import ProviderError
 from llmring.providers import create_provider
+from llmring.providers.base import WireFormat
 from llmring.schemas import LLMResponse, StreamChunk
-from llmring.testing import ReplayStream
+from llmring.testing import Recording, ReplayStream
 
 Outcome = tuple[list[StreamChunk], str | None, LLMResponse | None]
+
+#: The wire format of a streamed body, by the suffix of its file.
+WIRE_FORMATS: dict[str, WireFormat] = {".sse": "sse", ".ndjson": "ndjson"}
+
+
+def payloads(recording: Recording, chunks: Sequence[bytes] | None = None) -> list[str]:
+    """A streamed recording's payloads, decoded the way the engine decodes them: the body
+    whole, or cut into ``chunks``; the suffix of its file names the wire format."""
+    wire = WIRE_FORMATS[recording.path.suffix]
+    return list(iter_payloads(recording.response(chunks), wire))
 
 
 def parse_stream(

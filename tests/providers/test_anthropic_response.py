@@ -13,7 +13,8 @@ from llmring.testing import load_recording
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
 from tests.providers.invariants import run_parser
-from tests.providers.test_anthropic_stream import MODEL, load, payloads
+from tests.providers.test_anthropic_stream import MODEL, load
+from tests.replay_parse import payloads
 
 DIR = RECORDINGS / "anthropic"
 COMPLETE = ["complete-text", "complete-tool-call"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
-from llmring._wire import iter_payloads
 from llmring.exceptions import (
     ModelNotFoundError,
     ProviderAuthenticationError,
@@ -20,10 +18,11 @@ from llmring.exceptions import (
 from llmring.providers.anthropic import AnthropicProvider
 from llmring.providers.anthropic.stream import AnthropicStreamParser
 from llmring.schemas import FunctionCall, StreamChunk, ToolCall, Usage
-from llmring.testing import Recording, ReplayStream, load_recording, rechunk
+from llmring.testing import Recording, load_recording, rechunk
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.replay_parse import payloads
 
 DIR = RECORDINGS / "anthropic"
 MODEL = "claude-sonnet-4-5"
@@ -32,13 +31,6 @@ COMPLETE_STREAMS = [
     name for name in STREAMS if "error" not in load_recording(DIR / f"{name}.sse").expect
 ]
 FAILING_STREAMS = [name for name in STREAMS if name not in COMPLETE_STREAMS]
-
-
-def payloads(recording: Recording, chunks: list[bytes] | None = None) -> list[str]:
-    """The SSE data payloads of a recording, decoded the way the engine decodes them."""
-    stream = ReplayStream([recording.body] if chunks is None else chunks)
-    response = httpx.Response(recording.status, headers=recording.headers, stream=stream)
-    return list(iter_payloads(response, "sse"))
 
 
 def load(name: str) -> Recording:

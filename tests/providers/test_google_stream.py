@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
-from llmring._wire import iter_payloads
 from llmring.exceptions import (
     ProviderAuthenticationError,
     ProviderError,
@@ -22,6 +20,7 @@ from llmring.testing import Recording, iter_recordings, load_recording
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.replay_parse import payloads
 
 STREAMS = [
     recording
@@ -32,13 +31,8 @@ COMPLETE = [recording for recording in STREAMS if "error" not in recording.expec
 FAILING = [recording for recording in STREAMS if "error" in recording.expect]
 
 
-def _payloads(recording: Recording) -> list[str]:
-    response = httpx.Response(200, headers=recording.headers, content=recording.body)
-    return list(iter_payloads(response, "sse"))
-
-
 def _last_usage_metadata(recording: Recording) -> dict[str, Any] | None:
-    sent = [json.loads(payload).get("usageMetadata") for payload in _payloads(recording)]
+    sent = [json.loads(payload).get("usageMetadata") for payload in payloads(recording)]
     return next((usage for usage in reversed(sent) if usage is not None), None)
 
 
@@ -64,7 +58,7 @@ def test_recording_assembles_to_expected(recording: Recording) -> None:
         "model"
     ]
     parser = GoogleStreamParser(model)
-    chunks = run_parser(parser, _payloads(recording))
+    chunks = run_parser(parser, payloads(recording))
     response = check_stream(parser, chunks, model)
     assert response_summary(response) == recording.expect
     assert response.usage is not None
@@ -75,14 +69,14 @@ def test_recording_assembles_to_expected(recording: Recording) -> None:
 def test_failing_recording_raises_and_keeps_partial(recording: Recording) -> None:
     parser = GoogleStreamParser("m")
     with pytest.raises(ProviderError) as info:
-        run_parser(parser, _payloads(recording))
+        run_parser(parser, payloads(recording))
     assert type(info.value).__name__ == recording.expect["error"]
     assert parser.snapshot().content == recording.expect["partial_text"]
 
 
 def test_text_chunks_exactly() -> None:
     parser = GoogleStreamParser("gemini-2.5-flash")
-    chunks = run_parser(parser, _payloads(load_recording(RECORDINGS / "google" / "text.sse")))
+    chunks = run_parser(parser, payloads(load_recording(RECORDINGS / "google" / "text.sse")))
     model = "gemini-2.5-flash"
     raw = {
         "promptTokenCount": 8,
@@ -112,7 +106,7 @@ def test_text_chunks_exactly() -> None:
 
 def test_thinking_goes_to_reasoning_never_delta() -> None:
     parser = GoogleStreamParser("m")
-    chunks = run_parser(parser, _payloads(load_recording(RECORDINGS / "google" / "thinking.sse")))
+    chunks = run_parser(parser, payloads(load_recording(RECORDINGS / "google" / "thinking.sse")))
     assert [(chunk.delta, chunk.reasoning is not None) for chunk in chunks[:-1]] == [
         ("", True),
         ("", True),
@@ -123,7 +117,7 @@ def test_thinking_goes_to_reasoning_never_delta() -> None:
 
 def test_streamed_call_ids_are_positions() -> None:
     parser = GoogleStreamParser("m")
-    run_parser(parser, _payloads(load_recording(RECORDINGS / "google" / "streamed-args.sse")))
+    run_parser(parser, payloads(load_recording(RECORDINGS / "google" / "streamed-args.sse")))
     assert parser.snapshot().tool_calls == [
         ToolCall(
             id="call_0",

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from llmring._wire import iter_payloads
 from llmring.exceptions import ProviderError, ProviderResponseError
 from llmring.providers.ollama import OllamaStreamParser
 from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
@@ -17,17 +15,13 @@ from llmring.testing import Recording, load_recording, rechunk
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.replay_parse import payloads
 
 DIR = RECORDINGS / "ollama"
 STREAMS = sorted(DIR.glob("*.ndjson"))
 COMPLETE = [path for path in STREAMS if "error" not in load_recording(path).expect]
 FAILING = [path for path in STREAMS if "error" in load_recording(path).expect]
 MODEL = "llama3.2"
-
-
-def payloads(recording: Recording) -> list[str]:
-    response = httpx.Response(200, headers=recording.headers, content=recording.body)
-    return list(iter_payloads(response, "ndjson"))
 
 
 def model_of(recording: Recording) -> str:
@@ -90,8 +84,10 @@ def test_byte_by_byte_delivery_changes_nothing(name: str) -> None:
     model = model_of(recording)
     whole = run_parser(OllamaStreamParser(model), payloads(recording))
 
-    split = recording.response(rechunk(recording.body, range(len(recording.body))))
-    by_byte = run_parser(OllamaStreamParser(model), list(iter_payloads(split, "ndjson")))
+    by_byte = run_parser(
+        OllamaStreamParser(model),
+        payloads(recording, rechunk(recording.body, range(len(recording.body)))),
+    )
 
     assert by_byte == whole
 

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from llmring._wire import iter_payloads
 from llmring.exceptions import (
     ProviderError,
     ProviderOverloadedError,
@@ -18,18 +16,14 @@ from llmring.exceptions import (
 )
 from llmring.providers.openai_responses.stream import OpenAIResponsesStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
-from llmring.testing import load_recording
+from llmring.testing import Recording, load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
 from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.replay_parse import payloads
 
 OWN = RECORDINGS / "openai-responses"
 STREAMS = sorted(OWN.glob("*.sse"))
-
-
-def payloads_of(body: bytes) -> list[str]:
-    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-    return list(iter_payloads(response, "sse"))
 
 
 def test_recordings_exist() -> None:
@@ -52,17 +46,17 @@ def test_recording(path: Path) -> None:
     expect = recording.expect
     if "error" in expect:
         with pytest.raises(ProviderError) as caught:
-            run_parser(parser, payloads_of(recording.body))
+            run_parser(parser, payloads(recording))
         assert type(caught.value).__name__ == expect["error"]
         assert parser.snapshot().content == expect["partial_text"]
         return
-    chunks = run_parser(parser, payloads_of(recording.body))
+    chunks = run_parser(parser, payloads(recording))
     assert response_summary(check_stream(parser, chunks, model)) == expect
 
 
 def test_reasoning_chunks_whole() -> None:
-    body = (OWN / "reasoning.sse").read_bytes()
-    chunks = run_parser(OpenAIResponsesStreamParser("gpt-5-mini"), payloads_of(body))
+    recording = load_recording(OWN / "reasoning.sse")
+    chunks = run_parser(OpenAIResponsesStreamParser("gpt-5-mini"), payloads(recording))
     first = ["**Adding", " small", " numbers", "**\n\n", "The", " user", " asks", " for", " 2"]
     first += [" +", " 2", ".", " That", " is", " 4", "."]
     second = ["**Keeping", " it", " short", "**\n\n", "I'll", " answer", " with", " the"]
@@ -94,8 +88,8 @@ def test_reasoning_chunks_whole() -> None:
 
 
 def test_parallel_calls_use_call_id() -> None:
-    body = (OWN / "parallel-tool-calls.sse").read_bytes()
-    chunks = run_parser(OpenAIResponsesStreamParser("m"), payloads_of(body))
+    recording = load_recording(OWN / "parallel-tool-calls.sse")
+    chunks = run_parser(OpenAIResponsesStreamParser("m"), payloads(recording))
     assert chunks[-1].tool_calls == [
         ToolCall(
             id="call_Ab2Cd4Ef6Gh8Ij0Kl2Mn4Op6",
@@ -120,42 +114,40 @@ SHARED = sorted(SHARED_DIR.glob("*.sse")) if SHARED_DIR.exists() else []
 )
 def test_shared_recording_keeps_invariants(path: Path) -> None:
     parser = OpenAIResponsesStreamParser("m")
-    check_stream(parser, run_parser(parser, payloads_of(path.read_bytes())), "m")
+    check_stream(parser, run_parser(parser, payloads(load_recording(path))), "m")
 
 
-def _shared(name: str) -> bytes:
+def _shared(name: str) -> Recording:
     path = SHARED_DIR / name
     if not path.exists():
         pytest.skip("../shared/wire not present")
-    return path.read_bytes()
+    return load_recording(path)
 
 
 def test_shared_in_band_quota_error() -> None:
     parser = OpenAIResponsesStreamParser("m")
     with pytest.raises(ProviderRateLimitError) as caught:
-        run_parser(parser, payloads_of(_shared("error-midstream-insufficient-quota.sse")))
+        run_parser(parser, payloads(_shared("error-midstream-insufficient-quota.sse")))
     assert caught.value.message.startswith("You exceeded your current quota")
     assert parser.snapshot() == LLMResponse(model="m")
 
 
 def test_shared_reasoning_summary_parts_are_paragraphs() -> None:
-    body = _shared("reasoning-summary-gpt5.sse")
+    recording = _shared("reasoning-summary-gpt5.sse")
     done = [
         json.loads(payload)["text"]
-        for payload in payloads_of(body)
+        for payload in payloads(recording)
         if '"response.reasoning_summary_text.done"' in payload
     ]
     parser = OpenAIResponsesStreamParser("m")
-    response = check_stream(parser, run_parser(parser, payloads_of(body)), "m")
+    response = check_stream(parser, run_parser(parser, payloads(recording)), "m")
     assert len(done) == 3
     assert response.reasoning == "\n\n".join(done)
 
 
 def test_shared_refusal() -> None:
     parser = OpenAIResponsesStreamParser("m")
-    response = check_stream(
-        parser, run_parser(parser, payloads_of(_shared("refusal-gpt4o.sse"))), "m"
-    )
+    response = check_stream(parser, run_parser(parser, payloads(_shared("refusal-gpt4o.sse"))), "m")
     assert (response.content, response.refusal) == ("", "I'm sorry, I can't assist with that.")
 
 

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from llmring._wire import iter_payloads
 from llmring.exceptions import (
     ProviderBadRequestError,
     ProviderError,
@@ -19,18 +17,14 @@ from llmring.exceptions import (
 )
 from llmring.providers.openai.stream import OpenAIStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
-from llmring.testing import Recording, load_recording
+from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
 from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.replay_parse import payloads
 
 OWN = RECORDINGS / "openai"
 STREAMS = sorted(OWN.glob("*.sse"))
-
-
-def payloads(recording: Recording) -> list[str]:
-    response = httpx.Response(200, headers=recording.headers, content=recording.body)
-    return list(iter_payloads(response, "sse"))
 
 
 def test_recordings_exist() -> None:
@@ -111,23 +105,16 @@ SHARED = sorted((SHARED_WIRE / "openai-chat").glob("*.sse")) if SHARED_WIRE.exis
 @pytest.mark.skipif(not SHARED, reason="../shared/wire not present")
 @pytest.mark.parametrize("path", SHARED, ids=lambda path: path.stem)
 def test_shared_recording_keeps_invariants(path: Path) -> None:
-    body = path.read_bytes()
-    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
     parser = OpenAIStreamParser("m")
-    check_stream(parser, run_parser(parser, list(iter_payloads(response, "sse"))), "m")
+    check_stream(parser, run_parser(parser, payloads(load_recording(path))), "m")
 
 
 def test_refusal_is_kept_apart_from_text() -> None:
     path = SHARED_WIRE / "openai-chat" / "refusal.sse"
     if not path.exists():
         pytest.skip("../shared/wire not present")
-    response = httpx.Response(
-        200, headers={"content-type": "text/event-stream"}, content=path.read_bytes()
-    )
     parser = OpenAIStreamParser("gpt-4o")
-    result = check_stream(
-        parser, run_parser(parser, list(iter_payloads(response, "sse"))), "gpt-4o"
-    )
+    result = check_stream(parser, run_parser(parser, payloads(load_recording(path))), "gpt-4o")
     assert (result.content, result.refusal) == (
         "",
         "I'm very sorry, but I can't assist with that request.",
