@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from llmring.exceptions import ProviderBadRequestError, ProviderNotFoundError
 from llmring.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicProvider
 from llmring.schemas import LLMRequest
 from tests.conftest import FIXTURES
+from tests.providers.request_fixtures import build_fixture
 
 DIR = FIXTURES / "anthropic"
 CASES = sorted(path.stem for path in DIR.glob("*.json"))
@@ -22,10 +22,8 @@ def provider() -> AnthropicProvider:
 
 @pytest.mark.parametrize("case", CASES)
 def test_body_matches_fixture(case: str) -> None:
-    fixture = json.loads((DIR / f"{case}.json").read_text("utf-8"))
-    request = LLMRequest.model_validate(fixture["request"])
-    call = provider().build_call(request, fixture["model"], stream=fixture["stream"])
-    assert call.body == fixture["body"]
+    call, body = build_fixture(provider(), DIR / f"{case}.json")
+    assert call.body == body
     assert call.url == "https://api.anthropic.com/v1/messages"
 
 

@@ -12,9 +12,9 @@ from llmring.exceptions import ProviderBadRequestError, ProviderNotFoundError
 from llmring.providers import create_provider, provider_class
 from llmring.providers.google import GoogleProvider
 from llmring.schemas import LLMRequest
-from tests.conftest import FIXTURES
+from tests.providers.request_fixtures import build_fixture, fixture_paths
 
-FIXTURE_FILES = sorted((FIXTURES / "google").glob("*.json"))
+FIXTURE_FILES = fixture_paths("google")
 KEY = "test-gemini-key-not-real"
 
 
@@ -42,10 +42,8 @@ def test_every_fixture_case_is_present() -> None:
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda path: path.stem)
 def test_body_matches_fixture(path: Path) -> None:
-    case = json.loads(path.read_text("utf-8"))
-    request = LLMRequest.model_validate(case["request"])
-    call = GoogleProvider(api_key=KEY).build_call(request, case["model"], stream=case["stream"])
-    assert call.body == case["body"]
+    call, body = build_fixture(GoogleProvider(api_key=KEY), path)
+    assert call.body == body
 
 
 def test_body_is_the_same_streamed_or_not() -> None:

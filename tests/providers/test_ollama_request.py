@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,9 @@ import pytest
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers.ollama import OllamaProvider
 from llmring.schemas import LLMRequest
-from tests.conftest import FIXTURES
+from tests.providers.request_fixtures import build_fixture, fixture_paths
 
-CASES = sorted((FIXTURES / "ollama").glob("*.json"))
+CASES = fixture_paths("ollama")
 
 
 def _provider() -> OllamaProvider:
@@ -47,12 +46,9 @@ def test_fixture_cases_are_present() -> None:
 
 @pytest.mark.parametrize("path", CASES, ids=[case.stem for case in CASES])
 def test_body_matches_fixture(path: Path) -> None:
-    case = json.loads(path.read_text("utf-8"))
-    request = LLMRequest.model_validate(case["request"])
+    call, body = build_fixture(_provider(), path)
 
-    call = _provider().build_call(request, case["model"], stream=case["stream"])
-
-    assert call.body == case["body"]
+    assert call.body == body
     assert call.url == "http://localhost:11434/api/chat"
     assert call.headers == {}
 

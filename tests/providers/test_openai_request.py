@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,9 @@ import pytest
 from llmring.exceptions import ProviderBadRequestError, ProviderNotFoundError
 from llmring.providers.openai import OpenAIProvider
 from llmring.schemas import LLMRequest
-from tests.conftest import FIXTURES
+from tests.providers.request_fixtures import build_fixture, fixture_paths
 
-CASES = sorted((FIXTURES / "openai").glob("*.json"))
+CASES = fixture_paths("openai")
 
 
 def test_fixtures_exist() -> None:
@@ -22,12 +21,8 @@ def test_fixtures_exist() -> None:
 
 @pytest.mark.parametrize("path", CASES, ids=lambda path: path.stem)
 def test_body_matches_fixture(path: Path) -> None:
-    case: dict[str, Any] = json.loads(path.read_text("utf-8"))
-    request = LLMRequest.model_validate(case["request"])
-    call = OpenAIProvider(api_key="test-key").build_call(
-        request, case["model"], stream=case["stream"]
-    )
-    assert call.body == case["body"]
+    call, body = build_fixture(OpenAIProvider(api_key="test-key"), path)
+    assert call.body == body
 
 
 def test_endpoint_and_headers() -> None:
