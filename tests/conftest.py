@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Helpers that assert on a test's behalf: their failures get pytest's detailed diffs too.
+pytest.register_assert_rewrite("tests.providers.invariants", "tests.providers.recorded")
+
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "recordings"
 FIXTURES = ROOT / "fixtures"

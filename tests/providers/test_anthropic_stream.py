@@ -20,8 +20,8 @@ from llmring.providers.anthropic.stream import AnthropicStreamParser
 from llmring.schemas import FunctionCall, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, load_recording, rechunk
 from tests.conftest import RECORDINGS
-from tests.expectations import response_summary
-from tests.providers.invariants import check_stream, run_parser
+from tests.providers.invariants import run_parser
+from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
 DIR = RECORDINGS / "anthropic"
@@ -39,22 +39,14 @@ def load(name: str) -> Recording:
 
 @pytest.mark.parametrize("name", COMPLETE_STREAMS)
 def test_recording_assembles_to_its_expected_response(name: str) -> None:
-    recording = load(name)
-    parser = AnthropicStreamParser(MODEL)
-    chunks = run_parser(parser, payloads(recording))
-    response = check_stream(parser, chunks, MODEL)
-    assert response_summary(response) == recording.expect
+    response = check_complete(AnthropicStreamParser(MODEL), load(name), MODEL)
     assert response.refusal is None
 
 
 @pytest.mark.parametrize("name", FAILING_STREAMS)
 def test_failing_recording_raises_with_the_partial_text(name: str) -> None:
-    recording = load(name)
     parser = AnthropicStreamParser(MODEL)
-    with pytest.raises(ProviderError) as caught:
-        run_parser(parser, payloads(recording))
-    assert type(caught.value).__name__ == recording.expect["error"]
-    assert parser.snapshot().content == recording.expect["partial_text"]
+    check_failing(parser, load(name))
     assert parser.snapshot().finish_reason is None
 
 

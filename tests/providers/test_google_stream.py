@@ -18,8 +18,8 @@ from llmring.providers.google import GoogleStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, iter_recordings, load_recording
 from tests.conftest import RECORDINGS
-from tests.expectations import response_summary
-from tests.providers.invariants import check_stream, run_parser
+from tests.providers.invariants import run_parser
+from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
 STREAMS = [
@@ -54,24 +54,15 @@ def test_the_needed_scenarios_are_recorded() -> None:
 
 @pytest.mark.parametrize("recording", COMPLETE, ids=lambda recording: recording.scenario)
 def test_recording_assembles_to_expected(recording: Recording) -> None:
-    model = json.loads(recording.path.with_name(f"{recording.scenario}.meta.json").read_text())[
-        "model"
-    ]
-    parser = GoogleStreamParser(model)
-    chunks = run_parser(parser, payloads(recording))
-    response = check_stream(parser, chunks, model)
-    assert response_summary(response) == recording.expect
+    parser = GoogleStreamParser(recording.model)
+    response = check_complete(parser, recording, recording.model)
     assert response.usage is not None
     assert response.usage.raw == _last_usage_metadata(recording)
 
 
 @pytest.mark.parametrize("recording", FAILING, ids=lambda recording: recording.scenario)
 def test_failing_recording_raises_and_keeps_partial(recording: Recording) -> None:
-    parser = GoogleStreamParser("m")
-    with pytest.raises(ProviderError) as info:
-        run_parser(parser, payloads(recording))
-    assert type(info.value).__name__ == recording.expect["error"]
-    assert parser.snapshot().content == recording.expect["partial_text"]
+    check_failing(GoogleStreamParser("m"), recording)
 
 
 def test_text_chunks_exactly() -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from llmring.exceptions import ProviderError, ProviderResponseError
+from llmring.exceptions import ProviderResponseError
 from llmring.providers.ollama import OllamaStreamParser
 from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
-from llmring.testing import Recording, load_recording, rechunk
+from llmring.testing import load_recording, rechunk
 from tests.conftest import RECORDINGS
-from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
 DIR = RECORDINGS / "ollama"
@@ -22,11 +22,6 @@ STREAMS = sorted(DIR.glob("*.ndjson"))
 COMPLETE = [path for path in STREAMS if "error" not in load_recording(path).expect]
 FAILING = [path for path in STREAMS if "error" in load_recording(path).expect]
 MODEL = "llama3.2"
-
-
-def model_of(recording: Recording) -> str:
-    meta = json.loads(recording.path.with_name(recording.scenario + ".meta.json").read_text())
-    return str(meta["model"])
 
 
 def line(**fields: Any) -> str:
@@ -57,31 +52,19 @@ def test_recordings_are_present() -> None:
 @pytest.mark.parametrize("path", COMPLETE, ids=[path.stem for path in COMPLETE])
 def test_recording_assembles_to_its_expectation(path: Path) -> None:
     recording = load_recording(path)
-    model = model_of(recording)
-    parser = OllamaStreamParser(model)
-
-    chunks = run_parser(parser, payloads(recording))
-
-    response = check_stream(parser, chunks, model)
-    assert response_summary(response) == recording.expect
+    check_complete(OllamaStreamParser(recording.model), recording, recording.model)
 
 
 @pytest.mark.parametrize("path", FAILING, ids=[path.stem for path in FAILING])
 def test_failing_recording_raises_with_partial_text(path: Path) -> None:
     recording = load_recording(path)
-    parser = OllamaStreamParser(model_of(recording))
-
-    with pytest.raises(ProviderError) as caught:
-        run_parser(parser, payloads(recording))
-
-    assert type(caught.value).__name__ == recording.expect["error"]
-    assert parser.snapshot().content == recording.expect["partial_text"]
+    check_failing(OllamaStreamParser(recording.model), recording)
 
 
 @pytest.mark.parametrize("name", ["utf8.ndjson", "thinking.ndjson"])
 def test_byte_by_byte_delivery_changes_nothing(name: str) -> None:
     recording = load_recording(DIR / name)
-    model = model_of(recording)
+    model = recording.model
     whole = run_parser(OllamaStreamParser(model), payloads(recording))
 
     by_byte = run_parser(

@@ -19,8 +19,8 @@ from llmring.providers.openai.stream import OpenAIStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
-from tests.expectations import response_summary
 from tests.providers.invariants import check_stream, run_parser
+from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
 OWN = RECORDINGS / "openai"
@@ -36,18 +36,11 @@ def test_recordings_exist() -> None:
 @pytest.mark.parametrize("path", STREAMS, ids=lambda path: path.stem)
 def test_recording(path: Path) -> None:
     recording = load_recording(path)
-    model = json.loads(path.with_name(path.stem + ".meta.json").read_text("utf-8"))["model"]
-    parser = OpenAIStreamParser(model)
-    expect = recording.expect
-    if "error" in expect:
-        with pytest.raises(ProviderError) as caught:
-            run_parser(parser, payloads(recording))
-        assert type(caught.value).__name__ == expect["error"]
-        assert parser.snapshot().content == expect["partial_text"]
-        return
-    chunks = run_parser(parser, payloads(recording))
-    response = check_stream(parser, chunks, model)
-    assert response_summary(response) == expect
+    parser = OpenAIStreamParser(recording.model)
+    if "error" in recording.expect:
+        check_failing(parser, recording)
+    else:
+        check_complete(parser, recording, recording.model)
 
 
 def test_text_chunks_whole() -> None:
