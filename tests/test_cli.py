@@ -425,7 +425,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "configured": True,
             "key_env": None,
             "key": None,
-            "key_vars": [],
+            "key_vars": ["OLLAMA_API_KEY"],
             "base_url": "http://localhost:11434",
         },
         "openai": {

@@ -63,8 +63,10 @@ class Provider(ABC):
     """One LLM provider. Subclasses fill in the class variables and the abstract methods."""
 
     name: ClassVar[str]
-    #: Environment variables searched in order for the key; empty when no key is needed.
+    #: Environment variables searched in order for the key.
     api_key_env: ClassVar[tuple[str, ...]] = ()
+    #: False for a provider that works without a key and sends one only when set (Ollama).
+    api_key_required: ClassVar[bool] = True
     base_url_env: ClassVar[str]
     default_base_url: ClassVar[str]
     stream_format: ClassVar[WireFormat] = "sse"
@@ -91,7 +93,7 @@ class Provider(ABC):
     @property
     def is_configured(self) -> bool:
         """True when the provider can be called: it has its key, or needs none."""
-        return not self.api_key_env or self._api_key is not None
+        return not self.api_key_required or self._api_key is not None
 
     def api_key(self) -> str:
         """The key, or ``ProviderNotFoundError`` naming the variable to set."""

@@ -8,8 +8,6 @@ API reference: https://docs.ollama.com/api/chat, https://docs.ollama.com/api/aut
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -29,27 +27,12 @@ class OllamaProvider(Provider):
     """Ollama's native chat API (``POST {base_url}/api/chat``)."""
 
     name: ClassVar[str] = "ollama"
-    #: No key is needed, so the provider is always configured (see ``optional_key_env``).
-    api_key_env: ClassVar[tuple[str, ...]] = ()
-    #: Read for Ollama Cloud's bearer key; sent when set, never required.
-    optional_key_env: ClassVar[str] = "OLLAMA_API_KEY"
+    #: Ollama Cloud's bearer key: sent when set, never required by a local server.
+    api_key_env: ClassVar[tuple[str, ...]] = ("OLLAMA_API_KEY",)
+    api_key_required: ClassVar[bool] = False
     base_url_env: ClassVar[str] = "OLLAMA_BASE_URL"
     default_base_url: ClassVar[str] = "http://localhost:11434"
     stream_format: ClassVar[WireFormat] = "ndjson"
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        env = os.environ if environ is None else environ
-        super().__init__(
-            api_key=api_key or env.get(self.optional_key_env) or None,
-            base_url=base_url,
-            environ=env,
-        )
 
     def endpoint(self, model: str, *, stream: bool) -> str:
         """``/api/chat`` for both modes; the body's ``stream`` flag tells them apart."""
