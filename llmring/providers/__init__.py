@@ -17,7 +17,6 @@ from llmring.exceptions import ProviderNotFoundError
 from llmring.providers.base import Provider
 
 __all__ = [
-    "PROVIDER_NAMES",
     "canonical_name",
     "create_provider",
     "provider_class",
@@ -34,10 +33,6 @@ _CLASSES: dict[str, str | type[Provider]] = {
     "openai-responses": "llmring.providers.openai_responses:OpenAIResponsesProvider",
 }
 _ALIASES: dict[str, str] = {"gemini": "google"}
-
-#: The built-in providers.
-PROVIDER_NAMES: tuple[str, ...] = tuple(sorted(_CLASSES))
-
 
 def register_provider(name: str, target: str | type[Provider]) -> None:
     """Add (or replace) a provider: a class, or ``"module:Class"`` to import on first use.
