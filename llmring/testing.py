@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,21 +121,14 @@ def rechunk(body: bytes, cuts: Iterable[int]) -> list[bytes]:
     return [body[start:end] for start, end in itertools.pairwise(edges)]
 
 
+_EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
+
+
 def split_events(body: bytes) -> list[bytes]:
     """Split a body after each blank line (SSE) or newline (NDJSON), keeping every byte."""
-    separator = b"\n" if b"\n\n" not in body and b"\r\n\r\n" not in body else None
-    if separator is not None:
+    if b"\n\n" not in body and b"\r\n\r\n" not in body:
         return body.splitlines(keepends=True)
-    pieces, start = [], 0
-    for index in range(len(body)):
-        if body.startswith(b"\n\n", index) or body.startswith(b"\r\n\r\n", index):
-            end = index + (2 if body[index] == 0x0A else 4)
-            if end > start:
-                pieces.append(body[start:end])
-                start = end
-    if start < len(body):
-        pieces.append(body[start:])
-    return [piece for piece in pieces if piece]
+    return [piece for piece in _EVENT_END.split(body) if piece]
 
 
 class ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
