@@ -34,6 +34,7 @@ _CLASSES: dict[str, str | type[Provider]] = {
 }
 _ALIASES: dict[str, str] = {"gemini": "google"}
 
+
 def register_provider(name: str, target: str | type[Provider]) -> None:
     """Add (or replace) a provider: a class, or ``"module:Class"`` to import on first use.
 
