@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter"]
 ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
+#: How hard a model should think, weakest first; ``"none"`` turns thinking off where it can be.
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high"]
+#: How long Anthropic keeps a cached prefix: 5 minutes (its default) or an hour.
+CacheTTL: TypeAlias = Literal["5m", "1h"]
 
 __all__ = [
+    "CacheTTL",
     "FinishReason",
     "FunctionCall",
     "FunctionDefinition",
@@ -24,6 +29,8 @@ __all__ = [
     "LLMRequest",
     "LLMResponse",
     "Message",
+    "ReasoningBudget",
+    "ReasoningEffort",
     "Role",
     "StreamChunk",
     "TextPart",
@@ -88,6 +95,11 @@ class Message(_Model):
     ``tool_calls`` is set on an assistant turn that called tools; ``tool_call_id`` on the
     ``tool`` turn that answers one of them. ``metadata`` is carried along for the caller and
     never sent to a provider.
+
+    ``cache`` marks a prompt-cache breakpoint at the end of this message: ``True`` (the
+    provider's default lifetime) or a TTL, ``"5m"`` or ``"1h"``. Anthropic gets
+    ``cache_control`` on the message's last block; providers that cache on their own
+    (OpenAI, Gemini) ignore it.
     """
 
     role: Role
@@ -96,6 +108,7 @@ class Message(_Model):
     tool_call_id: str | None = None
     name: str | None = None
     metadata: dict[str, Any] | None = None
+    cache: bool | CacheTTL = False
 
     def text(self) -> str:
         """The message's text, with the text parts of a multi-part message joined."""
@@ -139,12 +152,25 @@ class ToolChoice(_Model):
 # --- request and response --------------------------------------------------------------
 
 
+class ReasoningBudget(_Model):
+    """Thinking asked for as a token budget rather than an effort level."""
+
+    budget_tokens: int = Field(gt=0)
+
+
 class LLMRequest(_Model):
     """A chat request, provider-neutral.
 
     ``model`` is ``provider:model`` or an alias from the lockfile. ``extra_params`` is
     merged into the provider's JSON body last, key by key; a value of ``None`` removes that
     key (e.g. ``{"stream_options": None}`` for OpenAI-compatible servers that reject it).
+    ``provider_params`` is the same, but keyed by provider name and merged only into that
+    provider's body, after ``extra_params``.
+
+    ``reasoning``, ``stop``, ``top_p``, ``seed``, ``parallel_tool_calls``, ``temperature`` and
+    ``cache_tools`` are mapped to each provider's own fields, so one request works on every
+    model of an alias: what a provider lacks is left out (with a DEBUG log line on the
+    ``llmring`` logger), and a temperature outside its range is clamped.
     """
 
     messages: list[Message]
@@ -156,6 +182,31 @@ class LLMRequest(_Model):
     response_format: dict[str, Any] | None = None
     timeout: float | None = Field(default=None, gt=0)
     extra_params: dict[str, Any] = Field(default_factory=dict)
+    reasoning: ReasoningEffort | ReasoningBudget | None = None
+    stop: list[str] | None = None
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    seed: int | None = None
+    parallel_tool_calls: bool | None = None
+    cache_tools: bool | CacheTTL = False
+    provider_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("provider_params")
+    @classmethod
+    def _known_providers(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # Checked here so a misspelt provider fails at once instead of never being sent.
+        from llmring.exceptions import ProviderNotFoundError
+        from llmring.providers import canonical_name  # imported late: providers import us
+
+        canonical: dict[str, dict[str, Any]] = {}
+        for name, params in value.items():
+            try:
+                key = canonical_name(name)
+            except ProviderNotFoundError as exc:
+                raise ValueError(f"provider_params: {exc}") from exc
+            if key in canonical:
+                raise ValueError(f"provider_params names {key!r} twice (e.g. gemini and google)")
+            canonical[key] = params
+        return canonical
 
 
 class Usage(_Model):

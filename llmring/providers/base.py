@@ -106,10 +106,20 @@ class Provider(ABC):
         return self._api_key.get_secret_value()
 
     def build_call(self, request: LLMRequest, model: str, *, stream: bool) -> HTTPCall:
-        """The HTTP request for ``request`` against ``model`` (the name without provider)."""
+        """The HTTP request for ``request`` against ``model`` (the name without provider).
+
+        ``extra_params`` are merged into every provider's body, then this provider's own
+        ``provider_params`` (so they win); a model of another provider never sees them.
+        """
         body = self.build_body(request, model, stream=stream)
-        apply_extra_params(body, request.extra_params)
+        self.merge_params(body, request.extra_params)
+        if scoped := request.provider_params.get(self.name):
+            self.merge_params(body, scoped)
         return HTTPCall(url=self.endpoint(model, stream=stream), body=body, headers=self.headers())
+
+    def merge_params(self, body: dict[str, Any], params: Mapping[str, Any]) -> None:
+        """Merge caller-given fields into ``body``: key by key, ``None`` removes a key."""
+        apply_extra_params(body, params)
 
     @abstractmethod
     def endpoint(self, model: str, *, stream: bool) -> str:

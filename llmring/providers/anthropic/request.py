@@ -14,8 +14,8 @@ What the mapping does where the two vocabularies differ:
   ``detail`` has no equivalent (Anthropic picks the resolution) and is not sent; neither is
   a message's ``name``.
 - ``max_tokens`` is required by the API: ``DEFAULT_MAX_TOKENS`` when the request gives none.
-- ``response_format`` has no equivalent and is refused; extended thinking is asked for with
-  ``extra_params={"thinking": {...}}``.
+- ``response_format`` has no equivalent and is refused. Thinking, sampling options and
+  the temperature range are ``options.py``'s; cache breakpoints ``cache.py``'s.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from typing import Any, assert_never
 
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import arguments_object, parse_data_url
+from llmring.providers._options import LOGGER
+from llmring.providers.anthropic.cache import check_breakpoints, mark
+from llmring.providers.anthropic.options import apply_options
 from llmring.schemas import (
     ContentPart,
     ImagePart,
@@ -65,12 +68,13 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
     }
     if system:
         body["system"] = system
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
     if request.tools:
         body["tools"] = [_tool(tool) for tool in request.tools]
+        mark(body["tools"][-1], request.cache_tools)
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
+    apply_options(body, request, model)  # thinking, temperature, stop_sequences, ...
+    check_breakpoints(body)
     if stream:
         body["stream"] = True
     return body
@@ -93,14 +97,16 @@ class _Turn:
                 "every turn to have some"
             )
         # A turn of one text block is sent in the API's short form, a plain string.
-        if len(blocks) == 1 and blocks[0]["type"] == "text":
+        if len(blocks) == 1 and blocks[0]["type"] == "text" and "cache_control" not in blocks[0]:
             text: str = blocks[0]["text"]
             return text
         return blocks
 
 
-def _map_messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
-    system: list[str] = []
+def _map_messages(
+    messages: list[Message],
+) -> tuple[str | list[dict[str, Any]], list[dict[str, Any]]]:
+    system: list[dict[str, Any]] = []
     turns: list[_Turn] = []
 
     def open_turn(role: str, position: int) -> _Turn:
@@ -112,7 +118,7 @@ def _map_messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
         match message.role:
             case "system":
                 if text := _system_text(message, position):
-                    system.append(text)
+                    system.append({"type": "text", "text": text})
             case "user":
                 open_turn("user", position).blocks.extend(_blocks(message.content, position))
             case "assistant":
@@ -123,8 +129,34 @@ def _map_messages(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
                 open_turn("user", position).results.append(_tool_result(message, position))
             case _:
                 assert_never(message.role)
+        if message.cache is not False:
+            _mark_cache(message, position, system, turns)
     rendered = [{"role": each.role, "content": each.content()} for each in turns]
-    return "\n\n".join(system), rendered
+    return _system(system), rendered
+
+
+def _system(blocks: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """System texts joined by blank lines; as blocks when one carries a cache breakpoint."""
+    if any("cache_control" in block for block in blocks):
+        return blocks
+    return "\n\n".join(block["text"] for block in blocks)
+
+
+def _mark_cache(
+    message: Message, position: int, system: list[dict[str, Any]], turns: list[_Turn]
+) -> None:
+    """Put ``message``'s breakpoint on the last block sent so far: the prompt up to the end
+    of that message (a tool result is its own block, wherever its turn puts it)."""
+    if message.role == "system":
+        target = system[-1:]
+    elif message.role == "tool":
+        target = turns[-1].results[-1:]
+    else:
+        target = (turns[-1].blocks or turns[-1].results)[-1:] if turns else []
+    if target:
+        mark(target[0], message.cache)
+    else:
+        LOGGER.debug("cache on message %d not sent to anthropic: it has no content", position)
 
 
 def _system_text(message: Message, position: int) -> str:

@@ -3,18 +3,19 @@
 https://ai.google.dev/api/generate-content. The key travels only in the ``x-goog-api-key``
 header, never in the URL, so it cannot leak into logs of URLs or error messages.
 
-Thinking is asked for through ``extra_params``:
-``{"generationConfig": {"thinkingConfig": {"includeThoughts": True, "thinkingBudget": 1024}}}``.
-Unlike other keys of ``extra_params``, ``generationConfig`` is merged key by key into the
-one llmring builds (temperature, maxOutputTokens, response format), not put in its place.
+Thinking is asked for with ``LLMRequest.reasoning`` (see ``options.py``). In
+``extra_params`` and ``provider_params["google"]``, unlike other keys, ``generationConfig``
+is merged key by key into the one llmring builds (temperature, maxOutputTokens, response
+format, thinkingConfig), not put in its place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from llmring.providers.base import ErrorInfo, HTTPCall, Provider
+from llmring.providers.base import ErrorInfo, Provider
 from llmring.providers.google.errors import google_error_info
 from llmring.providers.google.request import build_body, merge_extra_params
 from llmring.providers.google.response import parse_response
@@ -44,11 +45,9 @@ class GoogleProvider(Provider):
         """The key header; raises ``ProviderNotFoundError`` without a key."""
         return {"x-goog-api-key": self.api_key()}
 
-    def build_call(self, request: LLMRequest, model: str, *, stream: bool) -> HTTPCall:
-        """As ``Provider.build_call``, with ``generationConfig`` in ``extra_params`` merged."""
-        body = self.build_body(request, model, stream=stream)
-        merge_extra_params(body, request.extra_params)
-        return HTTPCall(url=self.endpoint(model, stream=stream), body=body, headers=self.headers())
+    def merge_params(self, body: dict[str, Any], params: Mapping[str, Any]) -> None:
+        """As ``Provider.merge_params``, with ``generationConfig`` merged key by key."""
+        merge_extra_params(body, params)
 
     def build_body(self, request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
         """The JSON body, before ``extra_params``."""

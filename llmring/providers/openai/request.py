@@ -9,6 +9,7 @@ from typing import Any
 
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import answered_call_id
+from llmring.providers.openai.options import apply_chat_options
 from llmring.schemas import ContentPart, LLMRequest, Message, TextPart, ToolChoice
 
 __all__ = ["build_body", "build_message", "check_tool_choice"]
@@ -25,8 +26,6 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
         # Without it no usage is sent. For OpenAI-compatible servers that reject it,
         # pass extra_params={"stream_options": None}.
         body["stream_options"] = {"include_usage": True}
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
     if request.max_tokens is not None:
         # OpenAI's current name; reasoning models (o-series, gpt-5) reject "max_tokens".
         body["max_completion_tokens"] = request.max_tokens
@@ -37,6 +36,7 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
         body["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
     if request.response_format is not None:
         body["response_format"] = request.response_format
+    apply_chat_options(body, request, model)  # temperature, reasoning, stop, ...
     return body
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import answered_call_id
+from llmring.providers.openai.options import apply_responses_options
 from llmring.providers.openai.request import check_tool_choice
 from llmring.schemas import LLMRequest, Message, TextPart, Tool, ToolChoice
 
@@ -21,8 +22,6 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
     body: dict[str, Any] = {"model": model, "input": items, "stream": stream}
     if instructions is not None:
         body["instructions"] = instructions
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
     if request.max_tokens is not None:
         body["max_output_tokens"] = request.max_tokens
     if request.tools:
@@ -36,6 +35,7 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
         )
     if request.response_format is not None:
         body["text"] = {"format": build_text_format(request.response_format)}
+    apply_responses_options(body, request, model)  # temperature, reasoning, top_p, ...
     return body
 
 
