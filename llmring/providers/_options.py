@@ -63,13 +63,20 @@ def effort_for(reasoning: ReasoningEffort | ReasoningBudget) -> ReasoningEffort:
     return "high"
 
 
-def nearest_effort(wanted: ReasoningEffort, supported: Sequence[ReasoningEffort]) -> ReasoningEffort:
+def nearest_effort(
+    wanted: ReasoningEffort, supported: Sequence[ReasoningEffort]
+) -> ReasoningEffort:
     """The effort of ``supported`` closest to ``wanted`` on the ladder; a tie goes up.
 
     ``"none"`` on a model that cannot stop thinking thus becomes its weakest effort.
     """
     rank = EFFORTS.index(wanted)
-    return min(supported, key=lambda effort: (abs(EFFORTS.index(effort) - rank), -EFFORTS.index(effort)))
+
+    def distance(effort: ReasoningEffort) -> tuple[int, int]:
+        step = EFFORTS.index(effort)
+        return abs(step - rank), -step
+
+    return min(supported, key=distance)
 
 
 def clamp_temperature(value: float, highest: float, provider: str, model: str) -> float:

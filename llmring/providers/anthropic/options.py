@@ -52,7 +52,7 @@ def apply_options(body: dict[str, Any], request: LLMRequest, model: str) -> None
     if thinking is not None:
         body["thinking"] = thinking
     thinking_on = thinking is not None and thinking["type"] == "enabled"
-    if thinking_on:
+    if thinking is not None and thinking_on:
         budget: int = thinking["budget_tokens"]
         if body["max_tokens"] <= budget:
             raised = budget + body["max_tokens"]
@@ -99,7 +99,8 @@ def _top_p(body: dict[str, Any], top_p: float, model: str, *, thinking_on: bool)
     if "temperature" in body:
         log_dropped(_PROVIDER, model, "top_p", "Anthropic takes temperature or top_p, not both")
     elif thinking_on and top_p < _THINKING_MIN_TOP_P:
-        log_adjusted(_PROVIDER, model, "top_p", top_p, _THINKING_MIN_TOP_P, "the least while thinking")
+        least = _THINKING_MIN_TOP_P
+        log_adjusted(_PROVIDER, model, "top_p", top_p, least, "the least while thinking")
         body["top_p"] = _THINKING_MIN_TOP_P
     else:
         body["top_p"] = top_p

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import arguments_object, parse_data_url, tool_result_names
 from llmring.providers.base import apply_extra_params
+from llmring.providers.google.options import apply_options
 from llmring.schemas import ImagePart, LLMRequest, Message, TextPart, Tool, ToolChoice
 
 __all__ = ["build_body", "merge_extra_params"]
@@ -58,6 +59,7 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
     if request.tool_choice is not None and (request.tools or request.tool_choice != "none"):
         body["toolConfig"] = {"functionCallingConfig": _calling_config(request)}
     config = _generation_config(request)
+    apply_options(config, request, model)  # temperature, thinkingConfig, topP, ...
     if config:
         body[_GENERATION_CONFIG] = config
     return body
@@ -185,8 +187,6 @@ def _calling_config(request: LLMRequest) -> dict[str, Any]:
 
 def _generation_config(request: LLMRequest) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    if request.temperature is not None:
-        config["temperature"] = request.temperature
     if request.max_tokens is not None:
         config["maxOutputTokens"] = request.max_tokens
     response_format = request.response_format

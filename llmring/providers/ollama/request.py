@@ -4,7 +4,7 @@ Ollama's native chat API differs from OpenAI's in the ways handled here: images 
 base64 strings in ``message.images`` (no URLs), tool-call arguments are JSON objects,
 a tool result names its tool (``tool_name``) instead of a call id, sampling settings go
 in ``options`` (``num_predict`` for max tokens), structured output is ``format``, and
-there is no ``tool_choice``. Thinking is ``extra_params={"think": True}``.
+there is no ``tool_choice``. Thinking and sampling options are ``options.py``'s.
 API reference: https://docs.ollama.com/api/chat,
 https://docs.ollama.com/capabilities/tool-calling
 """
@@ -15,6 +15,7 @@ from typing import Any, assert_never
 
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import arguments_object, parse_data_url, tool_result_names
+from llmring.providers.ollama.options import apply_options
 from llmring.schemas import (
     ImagePart,
     LLMRequest,
@@ -49,10 +50,9 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
     if format_ is not None:
         body["format"] = format_
     options: dict[str, Any] = {}
-    if request.temperature is not None:
-        options["temperature"] = request.temperature
     if request.max_tokens is not None:
         options["num_predict"] = request.max_tokens
+    apply_options(body, options, request, model)  # think, temperature, top_p, ...
     if options:
         body["options"] = options
     return body
