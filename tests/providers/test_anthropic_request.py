@@ -29,11 +29,22 @@ def test_body_matches_fixture(case: str) -> None:
 
 def test_fixtures_cover_every_case() -> None:
     assert CASES == [
+        "cache-breakpoints",
+        "cache-short-form",
         "extra-params",
         "minimal",
         "minimal-complete",
         "multipart-image",
+        "provider-params",
+        "reasoning-budget",
+        "reasoning-forced-tool",
+        "reasoning-high",
+        "reasoning-none",
+        "reasoning-old-model",
+        "reasoning-small-budget",
+        "sampling-options",
         "system-multi-turn",
+        "temperature-clamped",
         "temperature-max-tokens",
         "tool-round-trip",
         "tools-auto",

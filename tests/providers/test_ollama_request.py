@@ -29,12 +29,19 @@ TOOLS = [{"type": "function", "function": {"name": "get_time"}}]
 
 def test_fixture_cases_are_present() -> None:
     assert [case.stem for case in CASES] == [
+        "cache-ignored",
         "extra-params-think",
         "image-data-url",
         "minimal",
+        "provider-params",
+        "reasoning-level",
+        "reasoning-none",
+        "reasoning-old-model",
+        "reasoning-switch",
         "response-format-json-object",
         "response-format-json-schema",
         "response-format-text",
+        "sampling-options",
         "system-multi-turn",
         "temperature-max-tokens",
         "tool-round-trip",
