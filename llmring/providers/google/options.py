@@ -100,6 +100,8 @@ def _thinking_config(request: LLMRequest, model: str) -> dict[str, Any] | None:
     if budget is None and control.can_disable:
         return {"thinkingBudget": 0}
     sent = min(max(budget or 0, control.least), control.most)
-    if sent != budget:
+    if budget is None:
+        log_adjusted(_PROVIDER, model, "reasoning", "none", sent, "the model cannot stop thinking")
+    elif sent != budget:
         log_adjusted(_PROVIDER, model, "thinking budget", budget, sent, "the model's range")
     return {"includeThoughts": True, "thinkingBudget": sent}
