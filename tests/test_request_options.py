@@ -19,6 +19,7 @@ import respx
 from llmring import LLMRequest, LLMRing, Message
 from llmring.testing import Recording, load_recording, mock_recording
 from tests.conftest import RECORDINGS
+from tests.providers.request_fixtures import fixture_paths
 
 pytestmark = pytest.mark.anyio
 
@@ -185,3 +186,45 @@ async def test_cache_breakpoints_and_cache_usage_on_anthropic(tmp_path: Path) ->
     assert (final.usage.cached_tokens, final.usage.cache_write_tokens) == (4096, 700)
     assert final.usage.model_dump(exclude={"raw"}) == expected
     assert "".join(chunk.delta for chunk in chunks) == answer.expect["text"]
+
+
+# --- every option fixture, sent through LLMRing ---------------------------------------------
+
+OPTION_FIXTURES = {
+    f"{provider}/{path.stem}": json.loads(path.read_text("utf-8"))
+    for provider in ("anthropic", "openai", "openai-responses", "google", "ollama")
+    for path in fixture_paths(provider)
+    if path.stem.startswith(
+        ("reasoning-", "sampling-", "cache-", "provider-params", "temperature-c")
+    )
+}
+ROUTES: dict[str, dict[str, str]] = {
+    "anthropic": {"url": ANTHROPIC},
+    "openai": {"url": OPENAI},
+    "openai-responses": {"url": "https://api.openai.com/v1/responses"},
+    "google": {"url__startswith": "https://generativelanguage.googleapis.com/v1beta/models/"},
+    "ollama": {"url": "http://localhost:11434/api/chat"},
+}
+
+
+# Body building knows no event loop; both backends are proven by the tests above.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("name", sorted(OPTION_FIXTURES))
+@respx.mock
+async def test_option_fixture_end_to_end(name: str) -> None:
+    """The fixture's request through the public API puts the fixture's body on the wire."""
+    provider = name.partition("/")[0]
+    case = OPTION_FIXTURES[name]
+    request = LLMRequest.model_validate({**case["request"], "model": f"{provider}:{case['model']}"})
+    answer = rec(
+        f"{provider}/text.{'ndjson' if provider == 'ollama' else 'sse'}"
+        if case["stream"]
+        else f"{provider}/complete-text.json"
+    )
+    route = mock_recording(respx, answer, **ROUTES[provider])
+    async with LLMRing(api_keys={provider: "k-not-real"}) as ring:
+        if case["stream"]:
+            text = "".join([chunk.delta async for chunk in ring.chat_stream(request)])
+        else:
+            text = (await ring.chat(request)).content
+    assert (sent(route), text) == ([case["body"]], answer.expect["text"])
