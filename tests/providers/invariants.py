@@ -49,9 +49,29 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         usage=final.usage,
         tool_calls=final.tool_calls,
     )
-    # the snapshot agrees with what was streamed
-    assert parser.snapshot() == assembled
+    # the snapshot agrees with what was streamed (plus the continuation state, never streamed)
+    snapshot = parser.snapshot()
+    assert snapshot.model_copy(update={"continuation": None}) == assembled
+    # the final chunk carries the whole response
+    assert final.response == snapshot
     # nothing may be fed after the end
     with pytest.raises(ProviderResponseError):
         parser.feed("{}")
-    return assembled
+    return snapshot
+
+
+def with_response(chunks: list[StreamChunk]) -> list[StreamChunk]:
+    """``chunks`` (a hand-written expectation) with the final chunk's ``response`` filled in
+    from them: what the stream's final chunk must carry."""
+    *body, final = chunks
+    response = LLMResponse(
+        content="".join(chunk.delta for chunk in chunks),
+        model=final.model,
+        reasoning="".join(chunk.reasoning or "" for chunk in chunks) or None,
+        refusal="".join(chunk.refusal or "" for chunk in chunks) or None,
+        finish_reason=final.finish_reason,
+        raw_finish_reason=final.raw_finish_reason,
+        usage=final.usage,
+        tool_calls=final.tool_calls,
+    )
+    return [*body, final.model_copy(update={"response": response})]
