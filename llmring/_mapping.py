@@ -22,9 +22,10 @@ V = TypeVar("V", covariant=True)
 class MappingView(Mapping[str, V]):
     """Mixin: the model's chosen fields, read as a mapping of field name to value.
 
-    List it before the pydantic base (``class Usage(MappingView, _Model)``). It replaces pydantic's ``__iter__`` (which yields
-    ``(name, value)`` pairs) with Mapping's (which yields keys), so ``dict(model)`` and
-    ``list(model)`` mean what they mean for a dict; ``model_dump()`` is unaffected.
+    List it before the pydantic base (``class Usage(MappingView[int], _Model)``). It
+    replaces pydantic's ``__iter__`` (which yields ``(name, value)`` pairs) with Mapping's
+    (which yields keys), so ``dict(model)`` and ``list(model)`` mean what they mean for a
+    dict; ``model_dump()`` is unaffected.
     """
 
     __slots__ = ()

@@ -12,7 +12,7 @@ import pytest
 
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.base import StreamParser
-from llmring.schemas import LLMResponse, StreamChunk
+from llmring.schemas import Continuation, LLMResponse, StreamChunk
 
 
 def run_parser(parser: StreamParser, payloads: list[str]) -> list[StreamChunk]:
@@ -60,9 +60,11 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
     return snapshot
 
 
-def with_response(chunks: list[StreamChunk]) -> list[StreamChunk]:
+def with_response(
+    chunks: list[StreamChunk], continuation: Continuation | None = None
+) -> list[StreamChunk]:
     """``chunks`` (a hand-written expectation) with the final chunk's ``response`` filled in
-    from them: what the stream's final chunk must carry."""
+    from them and ``continuation``: what the stream's final chunk must carry."""
     *body, final = chunks
     response = LLMResponse(
         content="".join(chunk.delta for chunk in chunks),
@@ -73,5 +75,6 @@ def with_response(chunks: list[StreamChunk]) -> list[StreamChunk]:
         raw_finish_reason=final.raw_finish_reason,
         usage=final.usage,
         tool_calls=final.tool_calls,
+        continuation=continuation,
     )
     return [*body, final.model_copy(update={"response": response})]

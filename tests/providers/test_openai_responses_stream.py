@@ -14,7 +14,7 @@ from llmring.exceptions import (
     ProviderResponseError,
 )
 from llmring.providers.openai_responses.stream import OpenAIResponsesStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+from llmring.schemas import Continuation, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
 from tests.providers.invariants import check_stream, run_parser, with_response
@@ -81,7 +81,20 @@ def test_reasoning_chunks_whole() -> None:
                     raw=usage_raw,
                 ),
             ),
-        ]
+        ],
+        Continuation(
+            provider="openai-responses",
+            items=[
+                {
+                    "type": "reasoning",
+                    "id": "rs_0f1a4d7b0e3c6f9200690a20a2d5f8c1e4b7a0d3f6c9e2b5a8",
+                    "summary": [
+                        {"type": "summary_text", "text": "".join(first)},
+                        {"type": "summary_text", "text": "".join(second)},
+                    ],
+                }
+            ],
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from llmring.providers.google.response import (
     GooglePartialArg,
     GoogleUsageMetadata,
     add_part,
+    keep_signature,
     map_usage,
     parse_payload,
     terminal_reason,
@@ -186,6 +187,8 @@ class GoogleStreamParser:
             call = part.get("functionCall")
             if call is not None and (call.get("willContinue") or "name" not in call):
                 self._streamed_call(call, (self._payloads, index))
+                if "name" in call:
+                    keep_signature(assembly, part, call=True)
             else:
                 chunks += add_part(assembly, part, (self._payloads, index))
         if "finishReason" in candidate:

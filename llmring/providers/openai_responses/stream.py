@@ -15,7 +15,9 @@ from llmring.providers.openai.errors import OpenAIErrorObject, error_from_object
 from llmring.providers.openai_responses.response import (
     SUMMARY_SEPARATOR,
     OpenAIResponsesEnd,
+    OpenAIResponsesOutputItem,
     finish_of,
+    keep_reasoning,
     map_usage,
 )
 from llmring.schemas import LLMResponse, StreamChunk
@@ -43,19 +45,10 @@ class OpenAIResponsesSummaryPartAdded(BaseModel):
     type: Literal["response.reasoning_summary_part.added"]
 
 
-class OpenAIResponsesItem(BaseModel):
-    """An output item; only ``function_call`` items matter to the parser."""
-
-    type: str
-    call_id: str | None = None
-    name: str | None = None
-    arguments: str | None = None
-
-
 class OpenAIResponsesItemEvent(BaseModel):
     type: Literal["response.output_item.added", "response.output_item.done"]
     output_index: int
-    item: OpenAIResponsesItem
+    item: OpenAIResponsesOutputItem
 
 
 class OpenAIResponsesArgumentsDelta(BaseModel):
@@ -165,6 +158,8 @@ class OpenAIResponsesStreamParser:
             case OpenAIResponsesItemEvent():
                 if event.item.type == "function_call":
                     self._function_call(event)
+                elif event.item.type == "reasoning" and event.type == "response.output_item.done":
+                    keep_reasoning(assembly, event.item)  # whole only once done
                 return []
             case OpenAIResponsesArgumentsDelta():
                 assembly.tool_calls.append(event.output_index, event.delta)
