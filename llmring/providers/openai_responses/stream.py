@@ -105,6 +105,10 @@ OpenAIResponsesEvent = Annotated[
 ]
 _EVENT: TypeAdapter[OpenAIResponsesEvent] = TypeAdapter(OpenAIResponsesEvent)
 
+#: OpenAI-compatible Responses servers (OpenRouter) end the stream with Chat Completions'
+#: ``data: [DONE]`` after ``response.completed``; OpenAI sends none (FORMATS.md §2).
+_DONE = "[DONE]"
+
 _TERMINAL_STATUS = {
     "response.completed": "completed",
     "response.incomplete": "incomplete",
@@ -134,10 +138,15 @@ class OpenAIResponsesStreamParser:
     def feed(self, payload: str) -> list[StreamChunk]:
         """Parse one SSE ``data`` payload (its ``type`` repeats the ``event:`` name)."""
         assembly = self._assembly
-        assembly.ensure_open()
+        if assembly.finished:
+            if payload == _DONE:
+                return []
+            assembly.ensure_open()
         try:
             event = _EVENT.validate_json(payload)
         except ValidationError as exc:
+            if payload == _DONE:
+                return []  # an OpenAI-compatible server's Chat Completions habit
             if _is_unknown_event(exc):
                 # Events llmring has no use for, present or future: built-in tool progress
                 # (response.web_search_call.*, shared/wire/openai-responses/web-search-gpt5.sse).
