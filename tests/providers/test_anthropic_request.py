@@ -35,6 +35,7 @@ def test_fixtures_cover_every_case() -> None:
         "multipart-image",
         "system-multi-turn",
         "temperature-max-tokens",
+        "thinking-tool-loop",
         "tool-round-trip",
         "tools-auto",
         "tools-named",

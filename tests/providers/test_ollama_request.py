@@ -37,6 +37,7 @@ def test_fixture_cases_are_present() -> None:
         "response-format-text",
         "system-multi-turn",
         "temperature-max-tokens",
+        "tool-loop",
         "tool-round-trip",
         "tools-auto",
         "tools-default-choice",

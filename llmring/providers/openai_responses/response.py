@@ -155,13 +155,10 @@ def keep_reasoning(assembly: StreamAssembly, item: OpenAIResponsesOutputItem) ->
     summary and, when the request asked for ``include: ["reasoning.encrypted_content"]``,
     the encrypted reasoning (../shared/wire/openai-responses/
     reasoning-encrypted-function-call-gpt5.sse)."""
-    if item.id is None:
-        return  # nothing the API could match it to
-    kept: dict[str, Any] = {
-        "type": "reasoning",
-        "id": item.id,
-        "summary": [{"type": "summary_text", "text": part.text} for part in item.summary or ()],
-    }
+    kept: dict[str, Any] = {"type": "reasoning"}
+    if item.id is not None:  # OpenAI always sends one; xAI's may have none
+        kept["id"] = item.id
+    kept["summary"] = [{"type": "summary_text", "text": part.text} for part in item.summary or ()]
     if item.encrypted_content is not None:
         kept["encrypted_content"] = item.encrypted_content
     assembly.keep(STATE, kept)
