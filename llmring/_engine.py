@@ -37,11 +37,13 @@ async def stream(
     client's own.
 
     The response is closed when this generator is closed: on ``break`` (at finalization, or
-    at once under ``contextlib.aclosing``), on cancellation, and on error.
+    at once under ``contextlib.aclosing``), on cancellation, and on error; and as soon as the
+    provider's terminal event arrives, before the final chunk is yielded.
     """
     label = str(ref)
     call = provider.build_call(request, ref.model, stream=True)
     parser = provider.stream_parser(label)
+    final: StreamChunk | None = None
     try:
         async with open_stream(
             client, call, provider, ref.model, http_timeout=http_timeout
@@ -53,12 +55,20 @@ async def stream(
                     async for data in body:
                         for payload in decoder.feed(data):
                             for chunk in parser.feed(payload):
+                                if chunk.finish_reason is not None:
+                                    final = chunk  # the terminal event: stop reading
+                                    break
                                 yield chunk
-            for payload in decoder.finish():
-                for chunk in parser.feed(payload):
+                            if final is not None:
+                                break
+                        if final is not None:
+                            break
+            if final is None:
+                for payload in decoder.finish():
+                    for chunk in parser.feed(payload):
+                        yield chunk
+                for chunk in parser.finish():
                     yield chunk
-            for chunk in parser.finish():
-                yield chunk
     except ProviderError as exc:
         _complete_error(exc, provider.name, ref.model, parser.snapshot())
         raise
@@ -66,6 +76,11 @@ async def stream(
         error = ProviderResponseError(f"could not parse the stream: {exc}")
         _complete_error(error, provider.name, ref.model, parser.snapshot())
         raise error from exc
+    if final is not None:
+        # Yielded once the response is closed: a server that keeps the connection open after
+        # its terminal event, or sends more ([DONE] after response.completed, keep-alives),
+        # neither delays nor spoils a complete answer.
+        yield final
 
 
 async def complete(

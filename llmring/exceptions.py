@@ -185,14 +185,22 @@ class LockfileParseError(LockfileError):
 
 
 class AliasNotFoundError(LockfileError, KeyError):
-    """The alias is bound in no profile in reach; the message lists the known ones."""
+    """The alias is bound in no profile in reach; the message lists the known ones, and
+    ``suggestion`` the model reference a bare model name (``gpt-4o-mini``) likely meant."""
 
-    def __init__(self, alias: str, profile: str, known: list[str]) -> None:
+    def __init__(
+        self, alias: str, profile: str, known: list[str], suggestion: str | None = None
+    ) -> None:
         known_text = ", ".join(sorted(known)) or "none"
-        super().__init__(f"unknown alias {alias!r} in profile {profile!r} (known: {known_text})")
+        hint = f"; did you mean {suggestion!r}?" if suggestion is not None else ""
+        super().__init__(
+            f"unknown alias {alias!r} in profile {profile!r} (known: {known_text}){hint}"
+        )
         self.alias = alias
         self.profile = profile
         self.known = known
+        #: What the name probably meant: ``openai:gpt-4o-mini`` for a bare ``gpt-4o-mini``.
+        self.suggestion = suggestion
 
     def __str__(self) -> str:  # KeyError would repr the message
         return str(self.args[0])

@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmring._suggest import provider_of_model_family
 from llmring.exceptions import (
     AliasNotFoundError,
     LockfileError,
@@ -62,6 +63,7 @@ from llmring.lockfile import (
     model_refs,
 )
 from llmring.model_ref import ModelRef
+from llmring.providers import canonical_name, closest_provider
 
 __all__ = ["LOCKFILE_ENV", "PROFILE_ENV", "Resolver"]
 
@@ -258,7 +260,13 @@ class Resolver:
                 extension = self._extensions(entry)[package]
                 binding = extension.effective_bindings(profile).get(alias)
         if binding is None:
-            raise AliasNotFoundError(name, profile, list(self._bindings(entry, profile)))
+            if sep and package not in lockfile.extends and closest_provider(package):
+                canonical_name(package)  # a misspelled provider: raises, naming the closest
+            family = provider_of_model_family(name)
+            suggestion = f"{family}:{name}" if family is not None and not sep else None
+            raise AliasNotFoundError(
+                name, profile, list(self._bindings(entry, profile)), suggestion
+            )
         return binding
 
     def _bindings(self, entry: _Entry, profile: str) -> dict[str, Binding]:

@@ -11,6 +11,8 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from llmring._mapping import MappingView
+
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter"]
 ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
@@ -21,6 +23,7 @@ CacheTTL: TypeAlias = Literal["5m", "1h"]
 
 __all__ = [
     "CacheTTL",
+    "Continuation",
     "FinishReason",
     "FunctionCall",
     "FunctionDefinition",
@@ -74,19 +77,46 @@ class ImagePart(_Model):
 ContentPart: TypeAlias = TextPart | ImagePart
 
 
-class FunctionCall(_Model):
-    """The function a model asked to call; ``arguments`` is a JSON object as a string."""
+class FunctionCall(MappingView[str], _Model):  # type: ignore[misc]  # __iter__: keys, not pairs
+    """The function a model asked to call; ``arguments`` is a JSON object as a string.
+
+    Also a read-only mapping, as in OpenAI's dicts: ``call.function["name"]``.
+    """
 
     name: str
     arguments: str = "{}"
 
+    def _mapping_keys(self) -> list[str]:
+        return ["name", "arguments"]
 
-class ToolCall(_Model):
-    """One complete tool call, in OpenAI's shape whatever the provider."""
+
+class ToolCall(MappingView[Any], _Model):  # type: ignore[misc]  # __iter__: keys, not pairs
+    """One complete tool call, in OpenAI's shape whatever the provider.
+
+    Also a read-only mapping (keys ``id``, ``type``, ``function``), as in OpenAI's dicts:
+    ``call["function"]["name"]``, ``call.get("id")``.
+    """
 
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+
+    def _mapping_keys(self) -> list[str]:
+        return ["id", "type", "function"]
+
+
+class Continuation(_Model):
+    """A provider's opaque state that must go back with an assistant turn.
+
+    Anthropic's signed ``thinking`` and ``redacted_thinking`` blocks, Gemini's
+    ``thoughtSignature``s, the Responses API's ``reasoning`` items: without them the next
+    request is refused (or loses the model's reasoning). ``provider`` names the wire format
+    the ``items`` are in (``anthropic``, ``google``, ``openai-responses``); another provider
+    drops them. Plain JSON data, so a conversation can be stored and resumed elsewhere.
+    """
+
+    provider: str
+    items: list[dict[str, Any]]
 
 
 class Message(_Model):
@@ -94,7 +124,8 @@ class Message(_Model):
 
     ``tool_calls`` is set on an assistant turn that called tools; ``tool_call_id`` on the
     ``tool`` turn that answers one of them. ``metadata`` is carried along for the caller and
-    never sent to a provider.
+    never sent to a provider. ``continuation`` is the provider state an assistant turn from
+    ``LLMResponse.message`` carries back.
 
     ``cache`` marks a prompt-cache breakpoint at the end of this message: ``True`` (the
     provider's default lifetime) or a TTL, ``"5m"`` or ``"1h"``. Anthropic gets
@@ -109,6 +140,7 @@ class Message(_Model):
     name: str | None = None
     metadata: dict[str, Any] | None = None
     cache: bool | CacheTTL = False
+    continuation: Continuation | None = None
 
     def text(self) -> str:
         """The message's text, with the text parts of a multi-part message joined."""
@@ -209,11 +241,16 @@ class LLMRequest(_Model):
         return canonical
 
 
-class Usage(_Model):
+class Usage(MappingView[int], _Model):  # type: ignore[misc]  # __iter__: keys, not pairs
     """Token counts, normalized. ``raw`` keeps the provider's own usage object as sent.
 
     ``completion_tokens`` includes reasoning tokens on every provider (Gemini reports them
     apart and they are added in), so ``total_tokens`` = prompt + completion.
+
+    Also a read-only mapping of the counts: ``usage["total_tokens"]``,
+    ``usage.get("cached_tokens")``, ``dict(usage)``. Its keys are the normalized names of
+    the counts the provider reported: the three totals always, an extra such as
+    ``cached_tokens`` only when it is set; ``raw`` is not among them.
     """
 
     prompt_tokens: int = 0
@@ -223,6 +260,13 @@ class Usage(_Model):
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
     raw: dict[str, Any] | None = None
+
+    def _mapping_keys(self) -> list[str]:
+        return [
+            name
+            for name in type(self).model_fields
+            if name != "raw" and isinstance(getattr(self, name), int)
+        ]
 
 
 class StreamChunk(_Model):
@@ -243,6 +287,8 @@ class StreamChunk(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    #: On the final chunk: the whole response, equal to what ``chat()`` returns.
+    response: LLMResponse | None = None
 
     @property
     def is_final(self) -> bool:
@@ -260,7 +306,23 @@ class LLMResponse(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    #: Provider state the next turn must send back (see ``Continuation``).
+    continuation: Continuation | None = None
 
     @property
     def total_tokens(self) -> int | None:
         return self.usage.total_tokens if self.usage is not None else None
+
+    @property
+    def message(self) -> Message:
+        """The assistant turn to append to the conversation: text, tool calls, and the
+        provider's continuation state, so the next request is accepted as is."""
+        return Message(
+            role="assistant",
+            content=self.content,
+            tool_calls=self.tool_calls,
+            continuation=self.continuation,
+        )
+
+
+StreamChunk.model_rebuild()

@@ -556,6 +556,7 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
         "raw_finish_reason": expect["raw_finish_reason"],
         "usage": {**expect["usage"], "cache_write_tokens": None},
         "tool_calls": None,
+        "continuation": None,
     }
 
 

@@ -170,7 +170,11 @@ async def test_chat_and_the_assembled_stream_agree(recording: Recording) -> None
         mock_recording(respx, recording, url__regex=r".*")
         async with service_for(recording) as service:
             response = await service.chat(request_for(recording))
-    streamed = assembled(await collect(twin))
+    chunks = await collect(twin)
+    streamed = chunks[-1].response
+    assert streamed is not None
+    # the final chunk's response is what the chunks add up to, plus the continuation state
+    assert streamed.model_copy(update={"continuation": None}) == assembled(chunks)
 
     def comparable(r: LLMResponse) -> dict[str, object]:
         # Streamed arguments keep the provider's own JSON spacing; compare them as JSON.

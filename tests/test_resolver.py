@@ -17,6 +17,7 @@ from llmring.exceptions import (
     InvalidModelReferenceError,
     LockfileError,
     LockfileNotFoundError,
+    ProviderNotFoundError,
 )
 from llmring.lockfile import Lockfile, bundled_lockfile_path, starter_text
 from llmring.model_ref import ModelRef
@@ -189,7 +190,10 @@ def test_an_unknown_alias_names_the_known_ones(app_lockfile: Path) -> None:
         ["chatbot", "summarizer"],
     )
     with pytest.raises(AliasNotFoundError):
-        Resolver(app_lockfile, environ={}).resolve("opnai:gpt-4o")  # not a provider, no package
+        Resolver(app_lockfile, environ={}).resolve("nopkg:gpt-4o")  # not a provider, no package
+    # a misspelled provider is said to be one (tests/test_suggestions.py)
+    with pytest.raises(ProviderNotFoundError, match="did you mean 'openai'"):
+        Resolver(app_lockfile, environ={}).resolve("opnai:gpt-4o")
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
+from llmring._suggest import closest
 from llmring.exceptions import ProviderNotFoundError
 from llmring.providers.base import Provider
 
 __all__ = [
     "canonical_name",
+    "closest_provider",
     "create_provider",
     "provider_class",
     "provider_names",
@@ -53,9 +55,16 @@ def canonical_name(name: str) -> str:
     lowered = name.strip().lower()
     lowered = _ALIASES.get(lowered, lowered)
     if lowered not in _CLASSES:
-        known = ", ".join([*provider_names(), *_ALIASES])
-        raise ProviderNotFoundError(f"unknown provider {name!r} (known: {known})")
+        known = [*provider_names(), *_ALIASES]
+        guess = closest_provider(lowered)
+        hint = f"; did you mean {guess!r}?" if guess is not None else ""
+        raise ProviderNotFoundError(f"unknown provider {name!r} (known: {', '.join(known)}){hint}")
     return lowered
+
+
+def closest_provider(name: str) -> str | None:
+    """The known provider name (or alias) ``name`` is most likely a misspelling of."""
+    return closest(name, [*provider_names(), *_ALIASES])
 
 
 def provider_class(name: str) -> type[Provider]:

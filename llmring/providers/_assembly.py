@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmring.exceptions import ProviderResponseError
-from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+from llmring.schemas import (
+    Continuation,
+    FinishReason,
+    FunctionCall,
+    LLMResponse,
+    StreamChunk,
+    ToolCall,
+    Usage,
+)
 
 _CHUNK_DEFAULTS: dict[str, Any] = {
     name: info.default for name, info in StreamChunk.model_fields.items()
@@ -65,6 +73,9 @@ class ToolCallAssembler:
 
     def __bool__(self) -> bool:
         return bool(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._calls
@@ -117,6 +128,7 @@ class StreamAssembly:
     """
 
     __slots__ = (
+        "_continuation",
         "_reasoning",
         "_refusal",
         "_text",
@@ -138,6 +150,7 @@ class StreamAssembly:
         self.raw_finish_reason: str | None = None
         self.finish_reason: FinishReason | None = None
         self.finished = False
+        self._continuation: Continuation | None = None
 
     def text(self, delta: str) -> list[StreamChunk]:
         if not delta:
@@ -157,6 +170,12 @@ class StreamAssembly:
         self._refusal.append(delta)
         return [delta_chunk(self.model, "refusal", delta)]
 
+    def keep(self, provider: str, item: dict[str, Any]) -> None:
+        """Keep one piece of ``provider``'s continuation state (in its wire format), in order."""
+        if self._continuation is None:
+            self._continuation = Continuation(provider=provider, items=[])
+        self._continuation.items.append(item)
+
     def ensure_open(self) -> None:
         """Raise if input arrives after the terminal event."""
         if self.finished:
@@ -165,7 +184,8 @@ class StreamAssembly:
     def final(
         self, finish_reason: FinishReason, raw_finish_reason: str | None
     ) -> list[StreamChunk]:
-        """The one final chunk: finish reason, usage and the complete tool calls.
+        """The one final chunk: finish reason, usage, the complete tool calls, and
+        ``response``, the whole response (the same one ``chat()`` returns for these bytes).
 
         ``finish_reason`` says ``tool_calls`` whenever calls were made and the provider
         said only that it stopped (Gemini and Ollama say ``STOP`` / ``stop``).
@@ -176,13 +196,15 @@ class StreamAssembly:
         self.finish_reason = finish_reason
         self.raw_finish_reason = raw_finish_reason
         self.finished = True
+        response = self.snapshot()  # once per stream, at its end: nothing per chunk
         return [
             StreamChunk(
                 model=self.model,
                 finish_reason=finish_reason,
                 raw_finish_reason=raw_finish_reason,
-                usage=self.usage,
-                tool_calls=self.tool_calls.calls() or None,
+                usage=response.usage,
+                tool_calls=response.tool_calls,
+                response=response,
             )
         ]
 
@@ -197,6 +219,7 @@ class StreamAssembly:
             raw_finish_reason=self.raw_finish_reason,
             usage=self.usage,
             tool_calls=self.tool_calls.calls() or None,
+            continuation=self._continuation.model_copy(deep=True) if self._continuation else None,
         )
 
 

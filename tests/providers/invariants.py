@@ -12,7 +12,7 @@ import pytest
 
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.base import StreamParser
-from llmring.schemas import LLMResponse, StreamChunk
+from llmring.schemas import Continuation, LLMResponse, StreamChunk
 
 
 def run_parser(parser: StreamParser, payloads: list[str]) -> list[StreamChunk]:
@@ -49,9 +49,32 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         usage=final.usage,
         tool_calls=final.tool_calls,
     )
-    # the snapshot agrees with what was streamed
-    assert parser.snapshot() == assembled
+    # the snapshot agrees with what was streamed (plus the continuation state, never streamed)
+    snapshot = parser.snapshot()
+    assert snapshot.model_copy(update={"continuation": None}) == assembled
+    # the final chunk carries the whole response
+    assert final.response == snapshot
     # nothing may be fed after the end
     with pytest.raises(ProviderResponseError):
         parser.feed("{}")
-    return assembled
+    return snapshot
+
+
+def with_response(
+    chunks: list[StreamChunk], continuation: Continuation | None = None
+) -> list[StreamChunk]:
+    """``chunks`` (a hand-written expectation) with the final chunk's ``response`` filled in
+    from them and ``continuation``: what the stream's final chunk must carry."""
+    *body, final = chunks
+    response = LLMResponse(
+        content="".join(chunk.delta for chunk in chunks),
+        model=final.model,
+        reasoning="".join(chunk.reasoning or "" for chunk in chunks) or None,
+        refusal="".join(chunk.refusal or "" for chunk in chunks) or None,
+        finish_reason=final.finish_reason,
+        raw_finish_reason=final.raw_finish_reason,
+        usage=final.usage,
+        tool_calls=final.tool_calls,
+        continuation=continuation,
+    )
+    return [*body, final.model_copy(update={"response": response})]

@@ -46,6 +46,7 @@ def test_fixtures_cover_every_case() -> None:
         "system-multi-turn",
         "temperature-clamped",
         "temperature-max-tokens",
+        "thinking-tool-loop",
         "tool-round-trip",
         "tools-auto",
         "tools-named",

@@ -8,7 +8,7 @@ from llmring.exceptions import ProviderResponseError
 from llmring.providers.anthropic import AnthropicProvider
 from llmring.providers.anthropic.response import FINISH_REASONS, finish_reason
 from llmring.providers.anthropic.stream import AnthropicStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, ToolCall, Usage
+from llmring.schemas import Continuation, FunctionCall, LLMResponse, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
@@ -94,6 +94,13 @@ def test_thinking_redacted_and_server_blocks() -> None:
             completion_tokens=30,
             total_tokens=37,
             raw={"input_tokens": 7, "output_tokens": 30},
+        ),
+        continuation=Continuation(
+            provider="anthropic",
+            items=[
+                {"type": "thinking", "thinking": "Check: 2+2=4.", "signature": "c2ln"},
+                {"type": "redacted_thinking", "data": "ZW5j"},
+            ],
         ),
     )
 

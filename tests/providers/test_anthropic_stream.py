@@ -20,7 +20,7 @@ from llmring.providers.anthropic.stream import AnthropicStreamParser
 from llmring.schemas import FunctionCall, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, load_recording, rechunk
 from tests.conftest import RECORDINGS
-from tests.providers.invariants import run_parser
+from tests.providers.invariants import run_parser, with_response
 from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
@@ -60,24 +60,26 @@ def test_text_chunks_in_full() -> None:
         "output_tokens": 10,
         "service_tier": "standard",
     }
-    assert chunks == [
-        StreamChunk(delta="Paris", model=MODEL),
-        StreamChunk(delta=" is the capital", model=MODEL),
-        StreamChunk(delta=" of France.", model=MODEL),
-        StreamChunk(
-            model=MODEL,
-            finish_reason="stop",
-            raw_finish_reason="end_turn",
-            usage=Usage(
-                prompt_tokens=14,
-                completion_tokens=10,
-                total_tokens=24,
-                cached_tokens=0,
-                cache_write_tokens=0,
-                raw=raw,
+    assert chunks == with_response(
+        [
+            StreamChunk(delta="Paris", model=MODEL),
+            StreamChunk(delta=" is the capital", model=MODEL),
+            StreamChunk(delta=" of France.", model=MODEL),
+            StreamChunk(
+                model=MODEL,
+                finish_reason="stop",
+                raw_finish_reason="end_turn",
+                usage=Usage(
+                    prompt_tokens=14,
+                    completion_tokens=10,
+                    total_tokens=24,
+                    cached_tokens=0,
+                    cache_write_tokens=0,
+                    raw=raw,
+                ),
             ),
-        ),
-    ]
+        ]
+    )
 
 
 def test_parallel_calls_keep_their_ids_and_order() -> None:

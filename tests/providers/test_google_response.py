@@ -9,7 +9,7 @@ import pytest
 
 from llmring.exceptions import ProviderOverloadedError, ProviderResponseError
 from llmring.providers.google import GoogleProvider, GoogleStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, ToolCall, Usage
+from llmring.schemas import Continuation, FunctionCall, LLMResponse, ToolCall, Usage
 from llmring.testing import Recording, iter_recordings
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
@@ -73,6 +73,18 @@ def test_complete_tool_call_whole() -> None:
             cached_tokens=32,
             reasoning_tokens=54,
             raw=json.loads(body)["usageMetadata"],
+        ),
+        continuation=Continuation(
+            provider="google",
+            items=[
+                {
+                    "part": "functionCall",
+                    "call": 0,
+                    "thoughtSignature": json.loads(body)["candidates"][0]["content"]["parts"][0][
+                        "thoughtSignature"
+                    ],
+                }
+            ],
         ),
     )
 

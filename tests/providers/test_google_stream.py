@@ -18,7 +18,7 @@ from llmring.providers.google import GoogleStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, iter_recordings, load_recording
 from tests.conftest import RECORDINGS
-from tests.providers.invariants import run_parser
+from tests.providers.invariants import run_parser, with_response
 from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
@@ -76,23 +76,25 @@ def test_text_chunks_exactly() -> None:
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 8}],
         "thoughtsTokenCount": 27,
     }
-    assert chunks == [
-        StreamChunk(delta="The capital of Japan is", model=model),
-        StreamChunk(delta=" Tokyo. It has been the seat", model=model),
-        StreamChunk(delta=" of government since 1868.", model=model),
-        StreamChunk(
-            model=model,
-            finish_reason="stop",
-            raw_finish_reason="STOP",
-            usage=Usage(
-                prompt_tokens=8,
-                completion_tokens=45,
-                total_tokens=53,
-                reasoning_tokens=27,
-                raw=raw,
+    assert chunks == with_response(
+        [
+            StreamChunk(delta="The capital of Japan is", model=model),
+            StreamChunk(delta=" Tokyo. It has been the seat", model=model),
+            StreamChunk(delta=" of government since 1868.", model=model),
+            StreamChunk(
+                model=model,
+                finish_reason="stop",
+                raw_finish_reason="STOP",
+                usage=Usage(
+                    prompt_tokens=8,
+                    completion_tokens=45,
+                    total_tokens=53,
+                    reasoning_tokens=27,
+                    raw=raw,
+                ),
             ),
-        ),
-    ]
+        ]
+    )
 
 
 def test_thinking_goes_to_reasoning_never_delta() -> None:

@@ -44,6 +44,7 @@ def test_fixture_cases_are_present() -> None:
         "sampling-options",
         "system-multi-turn",
         "temperature-max-tokens",
+        "tool-loop",
         "tool-round-trip",
         "tools-auto",
         "tools-default-choice",

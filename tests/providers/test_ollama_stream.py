@@ -13,7 +13,7 @@ from llmring.providers.ollama import OllamaStreamParser
 from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import load_recording, rechunk
 from tests.conftest import RECORDINGS
-from tests.providers.invariants import check_stream, run_parser
+from tests.providers.invariants import check_stream, run_parser, with_response
 from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
@@ -125,20 +125,22 @@ def test_thinking_tool_call_lines_give_the_whole_chunk_list() -> None:
             done("stop", **raw),
         ],
     )
-    assert chunks == [
-        StreamChunk(reasoning="Need the time.", model="qwen3:8b"),
-        StreamChunk(reasoning=" Call it.", model="qwen3:8b"),
-        StreamChunk(delta="Checking", model="qwen3:8b"),
-        StreamChunk(
-            model="qwen3:8b",
-            finish_reason="tool_calls",
-            raw_finish_reason="stop",
-            usage=Usage(prompt_tokens=120, completion_tokens=31, total_tokens=151, raw=raw),
-            tool_calls=[
-                ToolCall(id="call_0", function=FunctionCall(name="get_time", arguments="{}"))
-            ],
-        ),
-    ]
+    assert chunks == with_response(
+        [
+            StreamChunk(reasoning="Need the time.", model="qwen3:8b"),
+            StreamChunk(reasoning=" Call it.", model="qwen3:8b"),
+            StreamChunk(delta="Checking", model="qwen3:8b"),
+            StreamChunk(
+                model="qwen3:8b",
+                finish_reason="tool_calls",
+                raw_finish_reason="stop",
+                usage=Usage(prompt_tokens=120, completion_tokens=31, total_tokens=151, raw=raw),
+                tool_calls=[
+                    ToolCall(id="call_0", function=FunctionCall(name="get_time", arguments="{}"))
+                ],
+            ),
+        ]
+    )
     check_stream(parser, chunks, "qwen3:8b")
 
 
@@ -224,9 +226,9 @@ def test_cached_prompt_counts_zero_prompt_tokens() -> None:
 def test_done_reasons(reason: str | None, finish_reason: FinishReason) -> None:
     parser = OllamaStreamParser(MODEL)
     chunks = run_parser(parser, [done(reason)])
-    assert chunks == [
-        StreamChunk(model=MODEL, finish_reason=finish_reason, raw_finish_reason=reason)
-    ]
+    assert chunks == with_response(
+        [StreamChunk(model=MODEL, finish_reason=finish_reason, raw_finish_reason=reason)]
+    )
 
 
 def test_unknown_done_reason_keeps_its_raw_value() -> None:
@@ -241,7 +243,9 @@ def test_done_line_content_is_not_lost() -> None:
         parser,
         [line(message={"role": "assistant", "content": "All at once."}, done=True)],
     )
-    assert chunks == [
-        StreamChunk(delta="All at once.", model=MODEL),
-        StreamChunk(model=MODEL, finish_reason="stop", raw_finish_reason=None),
-    ]
+    assert chunks == with_response(
+        [
+            StreamChunk(delta="All at once.", model=MODEL),
+            StreamChunk(model=MODEL, finish_reason="stop", raw_finish_reason=None),
+        ]
+    )

@@ -14,10 +14,10 @@ from llmring.exceptions import (
     ProviderResponseError,
 )
 from llmring.providers.openai_responses.stream import OpenAIResponsesStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+from llmring.schemas import Continuation, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import Recording, load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
-from tests.providers.invariants import check_stream, run_parser
+from tests.providers.invariants import check_stream, run_parser, with_response
 from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
@@ -61,23 +61,41 @@ def test_reasoning_chunks_whole() -> None:
         "output_tokens_details": {"reasoning_tokens": 128},
         "total_tokens": 162,
     }
-    assert chunks == [
-        *(StreamChunk(reasoning=piece, model="gpt-5-mini") for piece in [*first, "\n\n", *second]),
-        *(StreamChunk(delta=piece, model="gpt-5-mini") for piece in ["2 + 2", " = ", "4."]),
-        StreamChunk(
-            model="gpt-5-mini",
-            finish_reason="stop",
-            raw_finish_reason="completed",
-            usage=Usage(
-                prompt_tokens=20,
-                completion_tokens=142,
-                total_tokens=162,
-                cached_tokens=0,
-                reasoning_tokens=128,
-                raw=usage_raw,
+    assert chunks == with_response(
+        [
+            *(
+                StreamChunk(reasoning=piece, model="gpt-5-mini")
+                for piece in [*first, "\n\n", *second]
             ),
+            *(StreamChunk(delta=piece, model="gpt-5-mini") for piece in ["2 + 2", " = ", "4."]),
+            StreamChunk(
+                model="gpt-5-mini",
+                finish_reason="stop",
+                raw_finish_reason="completed",
+                usage=Usage(
+                    prompt_tokens=20,
+                    completion_tokens=142,
+                    total_tokens=162,
+                    cached_tokens=0,
+                    reasoning_tokens=128,
+                    raw=usage_raw,
+                ),
+            ),
+        ],
+        Continuation(
+            provider="openai-responses",
+            items=[
+                {
+                    "type": "reasoning",
+                    "id": "rs_0f1a4d7b0e3c6f9200690a20a2d5f8c1e4b7a0d3f6c9e2b5a8",
+                    "summary": [
+                        {"type": "summary_text", "text": "".join(first)},
+                        {"type": "summary_text", "text": "".join(second)},
+                    ],
+                }
+            ],
         ),
-    ]
+    )
 
 
 def test_parallel_calls_use_call_id() -> None:
@@ -168,11 +186,16 @@ def test_incomplete_content_filter() -> None:
             ),
         ],
     )
-    assert chunks[-1] == StreamChunk(
-        model="m",
-        finish_reason="content_filter",
-        raw_finish_reason="content_filter",
-        usage=Usage(prompt_tokens=5, completion_tokens=7, total_tokens=12, raw=USAGE),
+    assert chunks == with_response(
+        [
+            *chunks[:-1],
+            StreamChunk(
+                model="m",
+                finish_reason="content_filter",
+                raw_finish_reason="content_filter",
+                usage=Usage(prompt_tokens=5, completion_tokens=7, total_tokens=12, raw=USAGE),
+            ),
+        ]
     )
 
 

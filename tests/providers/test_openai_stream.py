@@ -19,7 +19,7 @@ from llmring.providers.openai.stream import OpenAIStreamParser
 from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
-from tests.providers.invariants import check_stream, run_parser
+from tests.providers.invariants import check_stream, run_parser, with_response
 from tests.providers.recorded import check_complete, check_failing
 from tests.replay_parse import payloads
 
@@ -66,12 +66,14 @@ def test_text_chunks_whole() -> None:
         },
     )
     words = ["Hello", "!", " How", " can", " I", " help", " you", " today", "?"]
-    assert chunks == [
-        *(StreamChunk(delta=word, model="gpt-4o-mini") for word in words),
-        StreamChunk(
-            model="gpt-4o-mini", finish_reason="stop", raw_finish_reason="stop", usage=usage
-        ),
-    ]
+    assert chunks == with_response(
+        [
+            *(StreamChunk(delta=word, model="gpt-4o-mini") for word in words),
+            StreamChunk(
+                model="gpt-4o-mini", finish_reason="stop", raw_finish_reason="stop", usage=usage
+            ),
+        ]
+    )
 
 
 def test_parallel_tool_calls_keep_ids_and_order() -> None:
@@ -139,28 +141,35 @@ def test_compatible_server_reasoning_field() -> None:
             "[DONE]",
         ],
     )
-    assert chunks == [
-        StreamChunk(reasoning="Think", model="qwen3"),
-        StreamChunk(reasoning=" hard.", model="qwen3"),
-        StreamChunk(reasoning="!", model="qwen3"),
-        StreamChunk(delta="Done", model="qwen3"),
-        StreamChunk(model="qwen3", finish_reason="stop", raw_finish_reason="stop"),
-    ]
+    assert chunks == with_response(
+        [
+            StreamChunk(reasoning="Think", model="qwen3"),
+            StreamChunk(reasoning=" hard.", model="qwen3"),
+            StreamChunk(reasoning="!", model="qwen3"),
+            StreamChunk(delta="Done", model="qwen3"),
+            StreamChunk(model="qwen3", finish_reason="stop", raw_finish_reason="stop"),
+        ]
+    )
 
 
 def test_usage_without_details_and_no_total() -> None:
     parser = OpenAIStreamParser("m")
     chunks = run_parser(parser, [chunk({"content": "x"}, finish="eos"), USAGE, "[DONE]"])
-    assert chunks[-1] == StreamChunk(
-        model="m",
-        finish_reason="stop",
-        raw_finish_reason="eos",
-        usage=Usage(
-            prompt_tokens=3,
-            completion_tokens=4,
-            total_tokens=7,
-            raw={"prompt_tokens": 3, "completion_tokens": 4},
-        ),
+    assert chunks == with_response(
+        [
+            *chunks[:-1],
+            StreamChunk(
+                model="m",
+                finish_reason="stop",
+                raw_finish_reason="eos",
+                usage=Usage(
+                    prompt_tokens=3,
+                    completion_tokens=4,
+                    total_tokens=7,
+                    raw={"prompt_tokens": 3, "completion_tokens": 4},
+                ),
+            ),
+        ]
     )
 
 
@@ -180,17 +189,19 @@ def test_tool_call_without_index_is_keyed_by_id() -> None:
     chunks = run_parser(
         parser, [chunk({"tool_calls": [call_a, call_b]}), chunk(finish="stop"), "[DONE]"]
     )
-    assert chunks == [
-        StreamChunk(
-            model="m",
-            finish_reason="tool_calls",
-            raw_finish_reason="stop",
-            tool_calls=[
-                ToolCall(id="a", function=FunctionCall(name="f", arguments="{}")),
-                ToolCall(id="b", function=FunctionCall(name="g", arguments='{"x":1}')),
-            ],
-        )
-    ]
+    assert chunks == with_response(
+        [
+            StreamChunk(
+                model="m",
+                finish_reason="tool_calls",
+                raw_finish_reason="stop",
+                tool_calls=[
+                    ToolCall(id="a", function=FunctionCall(name="f", arguments="{}")),
+                    ToolCall(id="b", function=FunctionCall(name="g", arguments='{"x":1}')),
+                ],
+            )
+        ]
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ What the mapping does where the two vocabularies differ:
 - ``max_tokens`` is required by the API: ``DEFAULT_MAX_TOKENS`` when the request gives none.
 - ``response_format`` has no equivalent and is refused. Thinking, sampling options and
   the temperature range are ``options.py``'s; cache breakpoints ``cache.py``'s.
+- An assistant turn's ``continuation`` (its signed thinking blocks, kept by response.py and
+  stream.py) goes back first in that turn; state from another provider is dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from llmring.providers._messages import arguments_object, parse_data_url
 from llmring.providers._options import LOGGER
 from llmring.providers.anthropic.cache import check_breakpoints, mark
 from llmring.providers.anthropic.options import apply_options
+from llmring.providers.anthropic.response import STATE
 from llmring.schemas import (
     ContentPart,
     ImagePart,
@@ -123,6 +126,7 @@ def _map_messages(
                 open_turn("user", position).blocks.extend(_blocks(message.content, position))
             case "assistant":
                 assistant = open_turn("assistant", position)
+                assistant.blocks.extend(_thinking_blocks(message))
                 assistant.blocks.extend(_blocks(message.content, position, images=False))
                 assistant.blocks.extend(_tool_use(call) for call in message.tool_calls or ())
             case "tool":
@@ -157,6 +161,16 @@ def _mark_cache(
         mark(target[0], message.cache)
     else:
         LOGGER.debug("cache on message %d not sent to anthropic: it has no content", position)
+
+
+def _thinking_blocks(message: Message) -> list[dict[str, Any]]:
+    """The turn's signed ``thinking`` / ``redacted_thinking`` blocks, in their order, ahead
+    of its text and ``tool_use`` blocks (the API refuses a tool loop with thinking on when
+    they are missing). Another provider's state is not Anthropic's to send: dropped."""
+    state = message.continuation
+    if state is None or state.provider != STATE:
+        return []
+    return [dict(block) for block in state.items]
 
 
 def _system_text(message: Message, position: int) -> str:

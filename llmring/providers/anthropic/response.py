@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_FINISH_REASON",
     "ERROR_STATUS",
     "FINISH_REASONS",
+    "STATE",
     "AnthropicContentBlock",
     "AnthropicErrorBody",
     "AnthropicUsage",
@@ -36,6 +37,7 @@ __all__ = [
     "merge_usage",
     "normalize_usage",
     "parse_response",
+    "thinking_block",
 ]
 
 #: Anthropic's ``stop_reason`` in llmring's vocabulary; the raw value is kept beside it.
@@ -115,10 +117,12 @@ class AnthropicToolUseBlock(TypedDict):
 class AnthropicThinkingBlock(TypedDict):
     type: Literal["thinking"]
     thinking: NotRequired[str]
+    signature: NotRequired[str]
 
 
 class AnthropicRedactedThinkingBlock(TypedDict):
     type: Literal["redacted_thinking"]
+    data: NotRequired[str]
 
 
 _BLOCK_TYPES = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
@@ -211,6 +215,18 @@ def normalize_usage(usage: AnthropicUsage) -> Usage:
     )
 
 
+# --- continuation state ---------------------------------------------------------------------
+
+#: ``Continuation.provider`` of the state kept here: thinking blocks, as the API sent them.
+STATE = "anthropic"
+
+
+def thinking_block(text: str, signature: str) -> dict[str, Any]:
+    """A ``thinking`` block to send back: its text and signature, unchanged (the API checks
+    the signature against the text)."""
+    return {"type": "thinking", "thinking": text, "signature": signature}
+
+
 # --- the non-streaming body ----------------------------------------------------------------
 
 
@@ -232,12 +248,16 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
                 assembly.text(block.get("text", ""))
             case "thinking":
                 assembly.reasoning(block.get("thinking", ""))
+                assembly.keep(
+                    STATE, thinking_block(block.get("thinking", ""), block.get("signature", ""))
+                )
             case "tool_use":
                 assembly.tool_calls.add(
                     index, name=block["name"], arguments=block.get("input", {}), id=block["id"]
                 )
             case "redacted_thinking":
-                pass  # encrypted thinking: nothing for the caller
+                # encrypted thinking: nothing to read, but the next turn must send it back
+                assembly.keep(STATE, {"type": "redacted_thinking", "data": block.get("data", "")})
             case _:
                 assert_never(block)
     if (usage := message.get("usage")) is not None:

@@ -7,6 +7,7 @@ inside it. https://docs.anthropic.com/en/docs/build-with-claude/streaming
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Literal, NotRequired, assert_never
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -16,12 +17,14 @@ from llmring.exceptions import ProviderResponseError, error_class_for_status
 from llmring.providers._assembly import StreamAssembly
 from llmring.providers.anthropic.response import (
     ERROR_STATUS,
+    STATE,
     AnthropicContentBlock,
     AnthropicErrorBody,
     AnthropicUsage,
     finish_reason,
     merge_usage,
     normalize_usage,
+    thinking_block,
 )
 from llmring.schemas import LLMResponse, StreamChunk
 
@@ -62,6 +65,7 @@ class AnthropicThinkingDelta(TypedDict):
 
 class AnthropicSignatureDelta(TypedDict):
     type: Literal["signature_delta"]
+    signature: str
 
 
 class AnthropicCitationsDelta(TypedDict):
@@ -132,6 +136,15 @@ def _raise_unless_unknown_type(exc: ValidationError, payload: str) -> None:
     ) from exc
 
 
+@dataclass(slots=True)
+class _Thought:
+    """A thinking block being received: its text ``pieces`` and ``signature``; or, with
+    ``pieces=None``, a redacted block whose encrypted ``data`` is in ``signature``."""
+
+    pieces: list[str] | None
+    signature: str
+
+
 class AnthropicStreamParser:
     """Feeds on Messages stream events; ``message_stop`` produces the one final chunk.
 
@@ -140,12 +153,16 @@ class AnthropicStreamParser:
     other blocks are only remembered as started, so server-side tool input is skipped.
     """
 
-    __slots__ = ("_assembly", "_blocks", "_usage")
+    __slots__ = ("_assembly", "_blocks", "_thinking", "_usage")
 
     def __init__(self, model: str) -> None:
         self._assembly = StreamAssembly(model)
         self._blocks: set[int] = set()
         self._usage: AnthropicUsage | None = None
+        # Thinking blocks by index, to send back on the next turn: the text pieces and the
+        # block as started (its signature arrives as a signature_delta before the block ends;
+        # ../shared/wire/anthropic/thinking-signature.sse). Redacted ones arrive whole.
+        self._thinking: dict[int, _Thought] = {}
 
     def feed(self, payload: str) -> list[StreamChunk]:
         """One event's data in, the chunks it produces out."""
@@ -166,9 +183,16 @@ class AnthropicStreamParser:
                     case "input_json_delta":
                         return self._tool_input(event["index"], delta["partial_json"])
                     case "thinking_delta":
+                        thought = self._thinking.get(event["index"])
+                        if thought is not None and thought.pieces is not None:
+                            thought.pieces.append(delta["thinking"])
                         return assembly.reasoning(delta["thinking"])
-                    case "signature_delta" | "citations_delta":
-                        return []  # the signature only matters when thinking is sent back
+                    case "signature_delta":
+                        if (thought := self._thinking.get(event["index"])) is not None:
+                            thought.signature += delta["signature"]
+                        return []
+                    case "citations_delta":
+                        return []
                     case _:
                         assert_never(delta)
             case "content_block_start":
@@ -183,6 +207,7 @@ class AnthropicStreamParser:
                 assembly.raw_finish_reason = event["delta"].get("stop_reason")
                 return []
             case "message_stop":
+                self._keep_thinking()
                 raw = assembly.raw_finish_reason
                 return assembly.final(finish_reason(raw), raw)
             case "error":
@@ -226,11 +251,24 @@ class AnthropicStreamParser:
                 self._assembly.tool_calls.start(index, name=block["name"], id=block["id"])
                 return []
             case "thinking":
-                return self._assembly.reasoning(block.get("thinking", ""))
+                text = block.get("thinking", "")
+                self._thinking[index] = _Thought([text], block.get("signature", ""))
+                return self._assembly.reasoning(text)
             case "redacted_thinking":
+                self._thinking[index] = _Thought(None, block.get("data", ""))
                 return []  # encrypted thinking carries no text
             case _:
                 assert_never(block)
+
+    def _keep_thinking(self) -> None:
+        """The thinking blocks, in block order, as the next turn must send them back."""
+        for index in sorted(self._thinking):
+            thought = self._thinking[index]
+            if thought.pieces is None:
+                block = {"type": "redacted_thinking", "data": thought.signature}
+            else:
+                block = thinking_block("".join(thought.pieces), thought.signature)
+            self._assembly.keep(STATE, block)
 
     def _tool_input(self, index: int, fragment: str) -> list[StreamChunk]:
         if index in self._assembly.tool_calls:

@@ -17,6 +17,7 @@ from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import arguments_object, parse_data_url, tool_result_names
 from llmring.providers.base import apply_extra_params
 from llmring.providers.google.options import apply_options
+from llmring.providers.google.response import STATE
 from llmring.schemas import ImagePart, LLMRequest, Message, TextPart, Tool, ToolChoice
 
 __all__ = ["build_body", "merge_extra_params"]
@@ -120,13 +121,41 @@ def _image(part: ImagePart) -> dict[str, Any]:
 
 
 def _model_parts(message: Message) -> list[dict[str, Any]]:
+    text_signature, call_signatures = _signatures(message)
     parts = _parts(message, images=False)
-    for call in message.tool_calls or ():
+    if text_signature is not None:
+        if not parts:  # the signature came on an empty text part: send that part back
+            parts.append({"text": ""})
+        parts[-1]["thoughtSignature"] = text_signature
+    for position, call in enumerate(message.tool_calls or ()):
         args = arguments_object(call, "Gemini")
-        parts.append({"functionCall": {"name": call.function.name, "args": args}})
+        part: dict[str, Any] = {"functionCall": {"name": call.function.name, "args": args}}
+        if (signature := call_signatures.get(position)) is not None:
+            part["thoughtSignature"] = signature
+        parts.append(part)
     if not parts:
         raise ProviderBadRequestError("an assistant message needs content or tool_calls")
     return parts
+
+
+def _signatures(message: Message) -> tuple[str | None, dict[int, str]]:
+    """The ``thoughtSignature``s an assistant turn from Gemini carries back: the one of its
+    text, and those of its function calls by position (Gemini 3 refuses the next request
+    when a call comes back without its signature). Another provider's state is dropped."""
+    state = message.continuation
+    text: str | None = None
+    calls: dict[int, str] = {}
+    if state is None or state.provider != STATE:
+        return text, calls
+    for item in state.items:
+        signature = item.get("thoughtSignature")
+        if not isinstance(signature, str):
+            continue
+        if item.get("part") == "functionCall" and isinstance(item.get("call"), int):
+            calls[item["call"]] = signature
+        elif item.get("part") == "text":
+            text = signature
+    return text, calls
 
 
 def _function_response(message: Message, name: str | None) -> dict[str, Any]:

@@ -23,12 +23,14 @@ __all__ = [
     "DEFAULT_FINISH_REASON",
     "ERROR_FINISH_REASONS",
     "FINISH_REASONS",
+    "STATE",
     "GoogleFunctionCall",
     "GooglePart",
     "GooglePartialArg",
     "GoogleResponse",
     "GoogleUsageMetadata",
     "add_part",
+    "keep_signature",
     "map_finish_reason",
     "map_usage",
     "parse_payload",
@@ -108,6 +110,7 @@ class GooglePart(TypedDict, total=False):
     text: str
     thought: bool
     functionCall: GoogleFunctionCall
+    thoughtSignature: str
 
 
 class GoogleContent(TypedDict, total=False):
@@ -202,6 +205,25 @@ def terminal_reason(response: GoogleResponse) -> tuple[FinishReason, str] | None
     return None
 
 
+#: ``Continuation.provider`` of the state kept here: the ``thoughtSignature``s of the parts.
+STATE = "google"
+
+
+def keep_signature(assembly: StreamAssembly, part: GooglePart, *, call: bool) -> None:
+    """Keep a part's ``thoughtSignature`` for the next turn, which must send it back on the
+    same part: a function call's by the call's position in the response (Gemini 3 refuses a
+    call sent back without it), a text part's as the signature of the turn's text
+    (../shared/wire/gemini/function-call-thought-signature-gemini3.sse)."""
+    signature = part.get("thoughtSignature")
+    if signature is None:
+        return
+    if call:
+        item = {"part": "functionCall", "call": len(assembly.tool_calls) - 1}
+    else:
+        item = {"part": "text"}
+    assembly.keep(STATE, {**item, "thoughtSignature": signature})
+
+
 def add_part(assembly: StreamAssembly, part: GooglePart, call_key: Hashable) -> list[StreamChunk]:
     """Text, thought text or a whole function call; other part kinds add nothing.
 
@@ -216,7 +238,10 @@ def add_part(assembly: StreamAssembly, part: GooglePart, call_key: Hashable) -> 
             assembly.tool_calls.add(
                 call_key, name=name, arguments=call.get("args") or {}, id=call.get("id")
             )
+            keep_signature(assembly, part, call=True)
         return []
+    if "thoughtSignature" in part:  # rare: one part per turn at most
+        keep_signature(assembly, part, call=False)
     text = part.get("text")
     if text is None:
         # inlineData, executableCode, codeExecutionResult, ...: nothing llmring carries.

@@ -1,8 +1,9 @@
 """Gemini ``streamGenerateContent?alt=sse``: each payload is a whole response, in pieces.
 
 Every SSE event carries one ``GenerateContentResponse`` with the next parts of candidate 0;
-the stream has no end marker of its own, so the turn is over when a chunk carried a
-``finishReason`` (or the prompt was blocked) and the body then ends.
+the stream has no end marker of its own, so the turn is over at the chunk that carries
+``finishReason`` (or a blocked prompt's ``promptFeedback``) together with the final
+``usageMetadata``; without usage there, at the end of the body.
 https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
 """
 
@@ -22,6 +23,7 @@ from llmring.providers.google.response import (
     GooglePartialArg,
     GoogleUsageMetadata,
     add_part,
+    keep_signature,
     map_usage,
     parse_payload,
     terminal_reason,
@@ -155,7 +157,15 @@ class GoogleStreamParser:
     way); it is turned into ``Usage`` only when the final chunk or a snapshot needs it.
     """
 
-    __slots__ = ("_assembly", "_end", "_open_call", "_payloads", "_usage", "_usage_mapped")
+    __slots__ = (
+        "_assembly",
+        "_end",
+        "_input_ended",
+        "_open_call",
+        "_payloads",
+        "_usage",
+        "_usage_mapped",
+    )
 
     def __init__(self, model: str) -> None:
         self._assembly = StreamAssembly(model)
@@ -165,6 +175,7 @@ class GoogleStreamParser:
         self._usage_mapped: GoogleUsageMetadata | None = None
         self._open_call: tuple[Hashable, _StreamedArguments] | None = None
         self._payloads = 0
+        self._input_ended = False
 
     def feed(self, payload: str) -> list[StreamChunk]:
         """One payload (a ``GenerateContentResponse``) in, its text/thought chunks out."""
@@ -179,6 +190,8 @@ class GoogleStreamParser:
         if not candidates:
             if "promptFeedback" in response and (end := terminal_reason(response)):
                 self._end = end
+                if usage is not None:
+                    return self._final()
             return []
         candidate = candidates[0]
         chunks: list[StreamChunk] = []
@@ -186,10 +199,16 @@ class GoogleStreamParser:
             call = part.get("functionCall")
             if call is not None and (call.get("willContinue") or "name" not in call):
                 self._streamed_call(call, (self._payloads, index))
+                if "name" in call:
+                    keep_signature(assembly, part, call=True)
             else:
                 chunks += add_part(assembly, part, (self._payloads, index))
         if "finishReason" in candidate:
             self._end = terminal_reason(response)
+            # The last chunk carries finishReason and the final usage: the turn is over, and
+            # the final chunk need not wait for the server to close the body.
+            if usage is not None and self._end is not None:
+                chunks += self._final()
         return chunks
 
     def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> None:
@@ -223,10 +242,19 @@ class GoogleStreamParser:
             self._usage_mapped = metadata
 
     def finish(self) -> list[StreamChunk]:
-        """End of input: the final chunk, or an error if no ``finishReason`` came."""
-        self._assembly.ensure_open()
+        """End of input: the final chunk (unless the last payload already gave it), or an
+        error if no ``finishReason`` came."""
+        if self._input_ended:
+            raise ProviderResponseError("finish() called twice")
+        self._input_ended = True
+        if self._assembly.finished:
+            return []
         if self._end is None:
             raise ProviderResponseError("stream ended before a finishReason")
+        return self._final()
+
+    def _final(self) -> list[StreamChunk]:
+        assert self._end is not None
         self._close_call()
         self._sync_usage()
         return self._assembly.final(*self._end)

@@ -11,6 +11,7 @@ from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import answered_call_id
 from llmring.providers.openai.options import apply_responses_options
 from llmring.providers.openai.request import check_tool_choice
+from llmring.providers.openai_responses.response import STATE
 from llmring.schemas import LLMRequest, Message, TextPart, Tool, ToolChoice
 
 __all__ = ["build_body", "build_input", "build_text_format"]
@@ -59,6 +60,7 @@ def build_input(messages: list[Message]) -> tuple[str | None, list[dict[str, Any
             case "user":
                 items.append({"role": "user", "content": _user_content(message)})
             case "assistant":
+                items.extend(_reasoning_items(message))
                 text = _text_only(message)
                 if text or not message.tool_calls:
                     items.append({"role": "assistant", "content": text})
@@ -80,6 +82,15 @@ def build_input(messages: list[Message]) -> tuple[str | None, list[dict[str, Any
                     }
                 )
     return ("\n\n".join(leading) if leading else None), items
+
+
+def _reasoning_items(message: Message) -> list[dict[str, Any]]:
+    """The ``reasoning`` items an assistant turn from the Responses API carries back, ahead
+    of its message and calls as the API produced them; another provider's state is dropped."""
+    state = message.continuation
+    if state is None or state.provider != STATE:
+        return []
+    return [dict(item) for item in state.items]
 
 
 def _user_content(message: Message) -> str | list[dict[str, Any]]:

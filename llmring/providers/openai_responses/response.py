@@ -18,9 +18,12 @@ from llmring.schemas import FinishReason, LLMResponse, Usage
 __all__ = [
     "DEFAULT_FINISH_REASON",
     "FINISH_REASONS",
+    "STATE",
     "SUMMARY_SEPARATOR",
     "OpenAIResponsesEnd",
+    "OpenAIResponsesOutputItem",
     "finish_of",
+    "keep_reasoning",
     "map_usage",
     "parse_response",
 ]
@@ -126,6 +129,8 @@ class OpenAIResponsesOutputItem(BaseModel):
     """An ``output[]`` item: ``message``, ``reasoning``, ``function_call`` or a built-in."""
 
     type: str
+    id: str | None = None
+    encrypted_content: str | None = None
     call_id: str | None = None
     name: str | None = None
     arguments: str | None = None
@@ -140,6 +145,23 @@ class OpenAIResponsesObject(OpenAIResponsesEnd):
 
 
 _RESPONSE = TypeAdapter(OpenAIResponsesObject)
+
+#: ``Continuation.provider`` of the state kept here: the response's reasoning items.
+STATE = "openai-responses"
+
+
+def keep_reasoning(assembly: StreamAssembly, item: OpenAIResponsesOutputItem) -> None:
+    """Keep a ``reasoning`` item as the next turn sends it back in ``input``: its id, its
+    summary and, when the request asked for ``include: ["reasoning.encrypted_content"]``,
+    the encrypted reasoning (../shared/wire/openai-responses/
+    reasoning-encrypted-function-call-gpt5.sse)."""
+    kept: dict[str, Any] = {"type": "reasoning"}
+    if item.id is not None:  # OpenAI always sends one; xAI's may have none
+        kept["id"] = item.id
+    kept["summary"] = [{"type": "summary_text", "text": part.text} for part in item.summary or ()]
+    if item.encrypted_content is not None:
+        kept["encrypted_content"] = item.encrypted_content
+    assembly.keep(STATE, kept)
 
 
 def parse_response(body: bytes, model: str) -> LLMResponse:
@@ -164,6 +186,7 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
                         case _:
                             pass  # no other part types are answer text
             case "reasoning":
+                keep_reasoning(assembly, item)
                 summaries += (summary.text for summary in item.summary or ())
                 for part in item.content or ():  # raw reasoning text (open-weight models)
                     assembly.reasoning(part.text or "")

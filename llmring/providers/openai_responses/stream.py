@@ -15,7 +15,9 @@ from llmring.providers.openai.errors import OpenAIErrorObject, error_from_object
 from llmring.providers.openai_responses.response import (
     SUMMARY_SEPARATOR,
     OpenAIResponsesEnd,
+    OpenAIResponsesOutputItem,
     finish_of,
+    keep_reasoning,
     map_usage,
 )
 from llmring.schemas import LLMResponse, StreamChunk
@@ -43,19 +45,10 @@ class OpenAIResponsesSummaryPartAdded(BaseModel):
     type: Literal["response.reasoning_summary_part.added"]
 
 
-class OpenAIResponsesItem(BaseModel):
-    """An output item; only ``function_call`` items matter to the parser."""
-
-    type: str
-    call_id: str | None = None
-    name: str | None = None
-    arguments: str | None = None
-
-
 class OpenAIResponsesItemEvent(BaseModel):
     type: Literal["response.output_item.added", "response.output_item.done"]
     output_index: int
-    item: OpenAIResponsesItem
+    item: OpenAIResponsesOutputItem
 
 
 class OpenAIResponsesArgumentsDelta(BaseModel):
@@ -112,6 +105,10 @@ OpenAIResponsesEvent = Annotated[
 ]
 _EVENT: TypeAdapter[OpenAIResponsesEvent] = TypeAdapter(OpenAIResponsesEvent)
 
+#: OpenAI-compatible Responses servers (OpenRouter) end the stream with Chat Completions'
+#: ``data: [DONE]`` after ``response.completed``; OpenAI sends none (FORMATS.md §2).
+_DONE = "[DONE]"
+
 _TERMINAL_STATUS = {
     "response.completed": "completed",
     "response.incomplete": "incomplete",
@@ -141,10 +138,15 @@ class OpenAIResponsesStreamParser:
     def feed(self, payload: str) -> list[StreamChunk]:
         """Parse one SSE ``data`` payload (its ``type`` repeats the ``event:`` name)."""
         assembly = self._assembly
-        assembly.ensure_open()
+        if assembly.finished:
+            if payload == _DONE:
+                return []
+            assembly.ensure_open()
         try:
             event = _EVENT.validate_json(payload)
         except ValidationError as exc:
+            if payload == _DONE:
+                return []  # an OpenAI-compatible server's Chat Completions habit
             if _is_unknown_event(exc):
                 # Events llmring has no use for, present or future: built-in tool progress
                 # (response.web_search_call.*, shared/wire/openai-responses/web-search-gpt5.sse).
@@ -165,6 +167,8 @@ class OpenAIResponsesStreamParser:
             case OpenAIResponsesItemEvent():
                 if event.item.type == "function_call":
                     self._function_call(event)
+                elif event.item.type == "reasoning" and event.type == "response.output_item.done":
+                    keep_reasoning(assembly, event.item)  # whole only once done
                 return []
             case OpenAIResponsesArgumentsDelta():
                 assembly.tool_calls.append(event.output_index, event.delta)
