@@ -4,6 +4,8 @@
     ├── ProviderNotFoundError          unknown provider, or its API key is not set
     ├── InvalidModelReferenceError     not of the form provider:model (also a ValueError)
     ├── AllModelsFailedError           every model of an alias failed; .attempts has each error
+    ├── StructuredOutputError          the answer to a response_format request is not valid JSON
+    │                                  or not valid against the schema (.text, .errors, .partial)
     ├── ProviderError                  a provider answered badly, or not at all
     │   ├── ProviderAuthenticationError     401, 403
     │   ├── ProviderBadRequestError         400, 413, 422: the request itself is wrong
@@ -27,7 +29,7 @@ that attribute and nothing else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .schemas import LLMResponse
@@ -50,6 +52,7 @@ __all__ = [
     "ProviderRateLimitError",
     "ProviderResponseError",
     "ProviderTimeoutError",
+    "StructuredOutputError",
     "error_class_for_status",
 ]
 
@@ -164,6 +167,30 @@ class AllModelsFailedError(LLMRingError):
         super().__init__(f"all {len(attempts)} models for {alias!r} failed:\n{lines}")
         self.alias = alias
         self.attempts = attempts
+
+
+class StructuredOutputError(LLMRingError):
+    """A structured answer that does not parse or validate.
+
+    ``text`` is the raw answer, ``errors`` the validation errors (pydantic's ``errors()``
+    shape: ``type``, ``loc``, ``msg``), ``partial`` the whole response as received (its
+    ``parsed`` is ``None``). Another model could answer better, but the answer was already
+    received, so this is raised after fallback and never triggers it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        errors: list[dict[str, Any]],
+        partial: LLMResponse | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        self.errors = errors
+        self.partial = partial
 
 
 class LockfileError(LLMRingError):

@@ -11,6 +11,11 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: What ``LLMRequest.response_format`` takes: a pydantic model class, OpenAI's
+#: ``{"type": "json_schema", "json_schema": {name, schema, strict}}``, ``{"type": "json_object"}``
+#: or ``{"type": "text"}``.
+ResponseFormat: TypeAlias = type[BaseModel] | dict[str, Any]
+
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter"]
 ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
@@ -24,6 +29,7 @@ __all__ = [
     "LLMRequest",
     "LLMResponse",
     "Message",
+    "ResponseFormat",
     "Role",
     "StreamChunk",
     "TextPart",
@@ -31,6 +37,7 @@ __all__ = [
     "ToolCall",
     "ToolChoice",
     "ToolChoiceFunction",
+    "ToolCallDelta",
     "ToolChoiceMode",
     "Usage",
 ]
@@ -80,6 +87,20 @@ class ToolCall(_Model):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+
+
+class ToolCallDelta(_Model):
+    """A fragment of a tool call as it streams: ``index`` is the call's position in the answer.
+
+    The first delta of a call carries its ``id`` and ``name``; later ones only ``arguments``,
+    the next piece of its JSON arguments text. Providers that send calls whole (Gemini,
+    Ollama) send one delta per call with all of it.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
 
 
 class Message(_Model):
@@ -142,7 +163,9 @@ class ToolChoice(_Model):
 class LLMRequest(_Model):
     """A chat request, provider-neutral.
 
-    ``model`` is ``provider:model`` or an alias from the lockfile. ``extra_params`` is
+    ``model`` is ``provider:model`` or an alias from the lockfile. ``response_format`` asks
+    for structured output (see ``ResponseFormat``); a model class is also what
+    ``LLMResponse.parsed`` is validated into. ``extra_params`` is
     merged into the provider's JSON body last, key by key; a value of ``None`` removes that
     key (e.g. ``{"stream_options": None}`` for OpenAI-compatible servers that reject it).
     """
@@ -153,7 +176,7 @@ class LLMRequest(_Model):
     max_tokens: int | None = Field(default=None, gt=0)
     tools: list[Tool] | None = None
     tool_choice: ToolChoiceMode | ToolChoice | None = None
-    response_format: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
     timeout: float | None = Field(default=None, gt=0)
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
@@ -177,9 +200,13 @@ class Usage(_Model):
 class StreamChunk(_Model):
     """One piece of a streamed response.
 
-    Intermediate chunks carry ``delta`` (answer text) and/or ``reasoning`` (thinking text).
-    The final chunk, exactly one per stream, carries ``finish_reason``, ``usage`` and the
-    complete ``tool_calls``. ``model`` is on every chunk.
+    Intermediate chunks carry ``delta`` (answer text) and/or ``reasoning`` (thinking text),
+    ``tool_call_deltas`` as tool-call arguments arrive, and, when the request set
+    ``response_format``, ``partial_object`` (the JSON so far, parsed best-effort) on each
+    chunk where it changed. The final chunk, exactly one per stream, carries
+    ``finish_reason``, ``usage`` and the complete ``tool_calls``; with ``response_format`` it
+    also carries ``response``, the complete response with ``parsed`` set. ``model`` is on
+    every chunk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -192,6 +219,9 @@ class StreamChunk(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    tool_call_deltas: list[ToolCallDelta] | None = None
+    partial_object: Any = None
+    response: LLMResponse | None = None
 
     @property
     def is_final(self) -> bool:
@@ -199,7 +229,12 @@ class StreamChunk(_Model):
 
 
 class LLMResponse(_Model):
-    """A complete response; also the ``partial`` snapshot attached to a mid-stream error."""
+    """A complete response; also the ``partial`` snapshot attached to a mid-stream error.
+
+    ``parsed`` is set when the request had a ``response_format``: the validated model
+    instance for a model class, the parsed JSON for a schema or ``json_object``; it stays
+    ``None`` when the model refused (``refusal`` is then set) or answered with tool calls.
+    """
 
     content: str = ""
     model: str
@@ -209,7 +244,11 @@ class LLMResponse(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    parsed: Any = None
 
     @property
     def total_tokens(self) -> int | None:
         return self.usage.total_tokens if self.usage is not None else None
+
+
+StreamChunk.model_rebuild()  # ``response`` names LLMResponse, defined after it

@@ -114,8 +114,18 @@ def test_system_message_in_the_middle_joins_the_system_prompt() -> None:
     [
         (
             [{"role": "user", "content": "Hi"}],
-            {"response_format": {"type": "json_object"}},
-            "response_format has no equivalent in Anthropic's Messages API",
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"n": {"type": "integer", "minimum": 1}},
+                        }
+                    },
+                }
+            },
+            r"Anthropic cannot express the JSON Schema keyword 'minimum' \(at \$.properties.n\)",
         ),
         (
             [

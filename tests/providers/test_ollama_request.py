@@ -134,7 +134,7 @@ def test_tool_result_for_unknown_call_is_sent_without_tool_name() -> None:
 @pytest.mark.parametrize(
     ("response_format", "message"),
     [
-        ({"type": "xml"}, "no equivalent of response_format type 'xml'"),
+        ({"type": "xml"}, "unsupported response_format type 'xml'"),
         ({"type": "json_schema"}, "json_schema needs"),
         ({"type": "json_schema", "json_schema": {"name": "x"}}, "json_schema needs"),
     ],

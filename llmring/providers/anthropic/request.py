@@ -14,8 +14,10 @@ What the mapping does where the two vocabularies differ:
   ``detail`` has no equivalent (Anthropic picks the resolution) and is not sent; neither is
   a message's ``name``.
 - ``max_tokens`` is required by the API: ``DEFAULT_MAX_TOKENS`` when the request gives none.
-- ``response_format`` has no equivalent and is refused; extended thinking is asked for with
-  ``extra_params={"thinking": {...}}``.
+- ``response_format`` becomes ``output_config.format`` (structured outputs,
+  https://docs.claude.com/en/docs/build-with-claude/structured-outputs): the schema with
+  ``$ref`` inlined and every object closed; ``json_object`` a permissive object schema.
+  Extended thinking is asked for with ``extra_params={"thinking": {...}}``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from llmring.schemas import (
     ToolChoice,
     ToolChoiceMode,
 )
+from llmring.structured import OutputSpec, output_spec
+from llmring.structured.schema import anthropic_schema
 
-__all__ = ["DEFAULT_MAX_TOKENS", "build_body"]
+__all__ = ["DEFAULT_MAX_TOKENS", "build_body", "response_format_body"]
 
 #: ``max_tokens`` sent when the request sets none: the API requires the field, and 4096 is
 #: within every current Claude model's output limit.
@@ -52,11 +56,6 @@ _TOOL_CHOICES: dict[ToolChoiceMode, dict[str, str]] = {
 
 def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
     """The Messages API body for ``request`` against ``model``."""
-    if request.response_format is not None:
-        raise ProviderBadRequestError(
-            "response_format has no equivalent in Anthropic's Messages API; ask for JSON in the "
-            "prompt, or force a tool with tool_choice and read its arguments"
-        )
     system, messages = _map_messages(request.messages)
     body: dict[str, Any] = {
         "model": model,
@@ -71,6 +70,8 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
         body["tools"] = [_tool(tool) for tool in request.tools]
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
+    if (spec := output_spec(request.response_format)) is not None:
+        body["output_config"] = {"format": response_format_body(spec)}
     if stream:
         body["stream"] = True
     return body
@@ -195,12 +196,22 @@ def _tool_result(message: Message, position: int) -> dict[str, Any]:
     return result
 
 
+def response_format_body(spec: OutputSpec) -> dict[str, Any]:
+    """``output_config.format``: always a JSON schema; ``json_object`` asks for any object."""
+    if spec.kind == "json_object" or spec.schema is None:
+        return {"type": "json_schema", "schema": {"type": "object"}}
+    return {"type": "json_schema", "schema": anthropic_schema(spec.schema)}
+
+
 def _tool(tool: Tool) -> dict[str, Any]:
     function = tool.function
     definition: dict[str, Any] = {"name": function.name}
     if function.description is not None:
         definition["description"] = function.description
-    definition["input_schema"] = function.parameters
+    # A strict tool is decoded against its schema, so the schema must fit Anthropic's subset.
+    definition["input_schema"] = (
+        anthropic_schema(function.parameters) if function.strict else function.parameters
+    )
     if function.strict is not None:
         definition["strict"] = function.strict
     return definition
