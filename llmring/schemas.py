@@ -35,9 +35,9 @@ __all__ = [
     "TextPart",
     "Tool",
     "ToolCall",
+    "ToolCallDelta",
     "ToolChoice",
     "ToolChoiceFunction",
-    "ToolCallDelta",
     "ToolChoiceMode",
     "Usage",
 ]

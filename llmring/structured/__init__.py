@@ -13,4 +13,11 @@ the rest only to requests that ask for it.
 from llmring.structured.partial import PartialJSON, structured_stream
 from llmring.structured.spec import OutputKind, OutputSpec, apply_spec, output_spec
 
-__all__ = ["OutputKind", "OutputSpec", "PartialJSON", "apply_spec", "output_spec", "structured_stream"]
+__all__ = [
+    "OutputKind",
+    "OutputSpec",
+    "PartialJSON",
+    "apply_spec",
+    "output_spec",
+    "structured_stream",
+]

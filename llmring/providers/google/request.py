@@ -203,4 +203,7 @@ def response_format_config(spec: OutputSpec) -> dict[str, Any]:
     """
     if spec.kind == "json_object" or spec.schema is None:
         return {"responseMimeType": "application/json"}
-    return {"responseMimeType": "application/json", "responseJsonSchema": gemini_schema(spec.schema)}
+    return {
+        "responseMimeType": "application/json",
+        "responseJsonSchema": gemini_schema(spec.schema),
+    }

@@ -213,7 +213,7 @@ def add_part(assembly: StreamAssembly, part: GooglePart, call_key: Hashable) -> 
     if call is not None:
         name = call.get("name")
         if name is not None:
-            assembly.tool_calls.add(
+            return assembly.tool_calls.add(
                 call_key, name=name, arguments=call.get("args") or {}, id=call.get("id")
             )
         return []

@@ -185,20 +185,21 @@ class GoogleStreamParser:
         for index, part in enumerate(candidate.get("content", {}).get("parts", ())):
             call = part.get("functionCall")
             if call is not None and (call.get("willContinue") or "name" not in call):
-                self._streamed_call(call, (self._payloads, index))
+                chunks += self._streamed_call(call, (self._payloads, index))
             else:
                 chunks += add_part(assembly, part, (self._payloads, index))
         if "finishReason" in candidate:
             self._end = terminal_reason(response)
         return chunks
 
-    def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> None:
+    def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> list[StreamChunk]:
         """Gemini 3's streamed arguments: ``{name, willContinue}``, then ``partialArgs``
         pieces, then an empty ``{}`` (function-call-partial-args-gemini3.sse)."""
         name = call.get("name")
+        chunks: list[StreamChunk] = []
         if name is not None:
-            self._close_call()
-            self._assembly.tool_calls.start(key, name=name, id=call.get("id"))
+            chunks += self._close_call()
+            chunks += self._assembly.tool_calls.start(key, name=name, id=call.get("id"))
             self._open_call = (key, _StreamedArguments(call.get("args")))
         pieces = call.get("partialArgs")
         if pieces:
@@ -208,13 +209,16 @@ class GoogleStreamParser:
             for arg in pieces:
                 arguments.apply(arg)
         if not call.get("willContinue"):
-            self._close_call()
+            chunks += self._close_call()
+        return chunks
 
-    def _close_call(self) -> None:
-        if self._open_call is not None:
-            key, arguments = self._open_call
-            self._open_call = None
-            self._assembly.tool_calls.append(key, arguments.to_json())
+    def _close_call(self) -> list[StreamChunk]:
+        """The call's arguments, whole: they are rebuilt from paths, not streamed as text."""
+        if self._open_call is None:
+            return []
+        key, arguments = self._open_call
+        self._open_call = None
+        return self._assembly.tool_calls.append(key, arguments.to_json())
 
     def _sync_usage(self) -> None:
         if self._usage is not None and self._usage[0] is not self._usage_mapped:
@@ -227,9 +231,9 @@ class GoogleStreamParser:
         self._assembly.ensure_open()
         if self._end is None:
             raise ProviderResponseError("stream ended before a finishReason")
-        self._close_call()
+        chunks = self._close_call()
         self._sync_usage()
-        return self._assembly.final(*self._end)
+        return chunks + self._assembly.final(*self._end)
 
     def snapshot(self) -> LLMResponse:
         """The response so far (complete once ``finish`` returned)."""
