@@ -33,6 +33,8 @@ def test_fixtures_cover_every_case() -> None:
         "minimal",
         "minimal-complete",
         "multipart-image",
+        "structured-json-object",
+        "structured-recipe",
         "system-multi-turn",
         "temperature-max-tokens",
         "tool-round-trip",
@@ -40,6 +42,7 @@ def test_fixtures_cover_every_case() -> None:
         "tools-named",
         "tools-none",
         "tools-required",
+        "tools-strict",
     ]
 
 

@@ -35,6 +35,7 @@ def test_fixture_cases_are_present() -> None:
         "response-format-json-object",
         "response-format-json-schema",
         "response-format-text",
+        "structured-recipe",
         "system-multi-turn",
         "temperature-max-tokens",
         "tool-round-trip",
