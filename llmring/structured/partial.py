@@ -47,9 +47,11 @@ class PartialJSON:
             return None  # whitespace changes nothing
         text = "".join(self._pieces)
         self._pieces = [text]
-        end = len(text.rstrip())
-        while end and text[end - 1] in _NUMBER_TAIL:
-            end -= 1
+        end = cut = len(text.rstrip())
+        while cut and text[cut - 1] in _NUMBER_TAIL:
+            cut -= 1
+        if any(char.isdigit() for char in text[cut:end]):  # "tru" + "e" is not a number
+            end = cut
         try:
             value = from_json(text[:end], allow_partial="trailing-strings")
         except ValueError:
