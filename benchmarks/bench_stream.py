@@ -162,7 +162,7 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
             return count
 
         runners.setdefault("anthropic", {})["anthropic-sdk-python"] = anthropic_sdk
-    if importlib.util.find_spec("google.genai"):
+    if importlib.util.find_spec("google") and importlib.util.find_spec("google.genai"):
 
         async def google_sdk(
             events: list[bytes], content_type: str, provider: str, model: str
