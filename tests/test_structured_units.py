@@ -8,8 +8,9 @@ import pytest
 from pydantic import BaseModel
 
 from llmring.exceptions import ProviderBadRequestError, StructuredOutputError
-from llmring.schemas import LLMResponse, ToolCall
+from llmring.schemas import LLMResponse, StreamChunk, ToolCall
 from llmring.structured import OutputSpec, PartialJSON, apply_spec, output_spec
+from llmring.structured.partial import with_partial
 from llmring.structured.schema import (
     anthropic_schema,
     gemini_schema,
@@ -252,3 +253,14 @@ def test_text_that_is_not_json_yields_nothing() -> None:
     partial = PartialJSON()
     assert [partial.feed(piece) for piece in ["Sure", "! ", "{"]] == [None, None, None]
     assert partial.text == "Sure! {"
+
+
+def test_with_partial_equals_a_validated_copy() -> None:
+    chunk = StreamChunk(model="p:m", delta='{"a": 1,')
+    fast = with_partial(chunk, {"a": 1})
+    assert fast == chunk.model_copy(update={"partial_object": {"a": 1}})
+    assert fast.model_fields_set == {"model", "delta", "partial_object"}
+    assert (
+        fast.model_dump()
+        == StreamChunk(model="p:m", delta='{"a": 1,', partial_object={"a": 1}).model_dump()
+    )
