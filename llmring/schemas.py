@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 #: What ``LLMRequest.response_format`` takes: a pydantic model class, OpenAI's
 #: ``{"type": "json_schema", "json_schema": {name, schema, strict}}``, ``{"type": "json_object"}``
@@ -179,6 +179,17 @@ class LLMRequest(_Model):
     response_format: ResponseFormat | None = None
     timeout: float | None = Field(default=None, gt=0)
     extra_params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_serializer("response_format", when_used="json")
+    def _response_format_json(self, value: ResponseFormat | None) -> dict[str, Any] | None:
+        """A model class has no JSON form: in JSON it is written as the schema it stands for."""
+        if not isinstance(value, type):
+            return value
+        schema = value.model_json_schema()
+        json_schema: dict[str, Any] = {"name": value.__name__, "schema": schema, "strict": True}
+        if isinstance(schema.get("description"), str):
+            json_schema["description"] = schema["description"]
+        return {"type": "json_schema", "json_schema": json_schema}
 
 
 class Usage(_Model):

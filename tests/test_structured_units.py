@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 from llmring.exceptions import ProviderBadRequestError, StructuredOutputError
-from llmring.schemas import LLMResponse, StreamChunk, ToolCall
+from llmring.schemas import LLMRequest, LLMResponse, StreamChunk, ToolCall
 from llmring.structured import OutputSpec, PartialJSON, apply_spec, output_spec
 from llmring.structured.partial import with_partial
 from llmring.structured.schema import (
@@ -263,4 +264,17 @@ def test_with_partial_equals_a_validated_copy() -> None:
     assert (
         fast.model_dump()
         == StreamChunk(model="p:m", delta='{"a": 1,', partial_object={"a": 1}).model_dump()
+    )
+
+
+def test_a_request_with_a_model_class_dumps_to_json_as_its_schema() -> None:
+    request = LLMRequest(model="p:m", messages=[], response_format=Point)
+    dumped = json.loads(request.model_dump_json())["response_format"]
+    assert dumped == {
+        "type": "json_schema",
+        "json_schema": {"name": "Point", "schema": Point.model_json_schema(), "strict": True},
+    }
+    # and reads back as the same request to any provider
+    assert output_spec(dumped) == OutputSpec(
+        kind="json_schema", name="Point", schema=Point.model_json_schema(), strict=True
     )
