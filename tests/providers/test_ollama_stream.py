@@ -49,8 +49,8 @@ def test_recordings_are_present() -> None:
     assert [path.stem for path in COMPLETE] == [
         "max-tokens",
         "parallel-tool-calls",
-        "structured",
         "structured-cut",
+        "structured",
         "text",
         "thinking",
         "tool-call",
