@@ -33,7 +33,6 @@ def test_fixtures_cover_every_case() -> None:
         "minimal",
         "minimal-complete",
         "multipart-image",
-        "structured-json-object",
         "structured-recipe",
         "system-multi-turn",
         "temperature-max-tokens",
@@ -129,6 +128,11 @@ def test_system_message_in_the_middle_joins_the_system_prompt() -> None:
                 }
             },
             r"Anthropic cannot express the JSON Schema keyword 'minimum' \(at \$.properties.n\)",
+        ),
+        (
+            [{"role": "user", "content": "Hi"}],
+            {"response_format": {"type": "json_object"}},
+            r'Anthropic cannot express response_format \{"type": "json_object"\}',
         ),
         (
             [

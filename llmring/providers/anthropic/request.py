@@ -16,7 +16,7 @@ What the mapping does where the two vocabularies differ:
 - ``max_tokens`` is required by the API: ``DEFAULT_MAX_TOKENS`` when the request gives none.
 - ``response_format`` becomes ``output_config.format`` (structured outputs,
   https://docs.claude.com/en/docs/build-with-claude/structured-outputs): the schema with
-  ``$ref`` inlined and every object closed; ``json_object`` a permissive object schema.
+  ``$ref`` inlined and every object closed; ``json_object`` (an open object) is refused.
   Extended thinking is asked for with ``extra_params={"thinking": {...}}``.
 """
 
@@ -197,9 +197,19 @@ def _tool_result(message: Message, position: int) -> dict[str, Any]:
 
 
 def response_format_body(spec: OutputSpec) -> dict[str, Any]:
-    """``output_config.format``: always a JSON schema; ``json_object`` asks for any object."""
+    """``output_config.format``: a JSON schema, every object closed.
+
+    ``json_object`` (any object) has no equivalent: Anthropic refuses an object schema that
+    does not set ``additionalProperties: false`` ("For 'object' type, 'additionalProperties'
+    must be explicitly set to false"), and a closed object with no properties admits only
+    ``{}``. Refused here rather than by the API.
+    """
     if spec.kind == "json_object" or spec.schema is None:
-        return {"type": "json_schema", "schema": {"type": "object"}}
+        raise ProviderBadRequestError(
+            'Anthropic cannot express response_format {"type": "json_object"}: its structured '
+            "outputs need every object closed (additionalProperties: false), so an open object "
+            "has no equivalent; give a JSON schema or a pydantic model instead"
+        )
     return {"type": "json_schema", "schema": anthropic_schema(spec.schema)}
 
 
