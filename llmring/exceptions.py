@@ -9,6 +9,8 @@
     ├── ProviderError                  a provider answered badly, or not at all
     │   ├── ProviderAuthenticationError     401, 403
     │   ├── ProviderBadRequestError         400, 413, 422: the request itself is wrong
+    │   │   └── ProviderUnsupportedError    refused before sending: this provider cannot
+    │   │                                   express it (another may, so an alias moves on)
     │   ├── ModelNotFoundError              404
     │   ├── ProviderRateLimitError          429 (.retry_after)
     │   ├── ProviderTimeoutError            408, 504, or no byte within the timeout
@@ -52,6 +54,7 @@ __all__ = [
     "ProviderRateLimitError",
     "ProviderResponseError",
     "ProviderTimeoutError",
+    "ProviderUnsupportedError",
     "StructuredOutputError",
     "error_class_for_status",
 ]
@@ -119,6 +122,14 @@ class ProviderAuthenticationError(ProviderError):
 
 class ProviderBadRequestError(ProviderError):
     """The provider rejected the request as malformed; another model would reject it too."""
+
+
+class ProviderUnsupportedError(ProviderBadRequestError):
+    """The request asks for something this provider cannot express (a JSON Schema keyword
+    its structured outputs lack, say); refused before sending. Another provider may take it,
+    so an alias moves on to its next model."""
+
+    fallback_eligible = True
 
 
 class ModelNotFoundError(ProviderError):

@@ -14,9 +14,14 @@ from typing import Any
 
 import pytest
 import respx
+from pydantic import Field
 
 from llmring import LLMRequest, LLMRing, Message, StreamChunk
-from llmring.exceptions import ProviderBadRequestError, StructuredOutputError
+from llmring.exceptions import (
+    ProviderBadRequestError,
+    ProviderUnsupportedError,
+    StructuredOutputError,
+)
 from llmring.schemas import ResponseFormat
 from llmring.testing import Recording, load_recording, mock_recording
 from tests.conftest import RECORDINGS
@@ -279,3 +284,39 @@ def test_model_is_derived_once() -> None:
         Recipe,
     )
     assert spec.schema == Recipe.model_json_schema()
+
+
+class BoundedRecipe(Recipe):
+    """Servings with a lower bound, which Anthropic's structured outputs cannot express."""
+
+    servings: int = Field(default=2, ge=1)
+
+
+async def test_an_alias_moves_on_from_a_provider_that_cannot_express_the_schema(
+    tmp_path: Path,
+) -> None:
+    req = LLMRequest(
+        model="extractor",
+        messages=[Message(role="user", content="A soup recipe, please.")],
+        response_format=BoundedRecipe,
+    )
+    keys = {"anthropic": KEY, "openai": KEY}
+    with respx.mock:
+        anthropic = mock_recording(
+            respx, recording("anthropic", "structured"), url="https://api.anthropic.com/v1/messages"
+        )
+        openai = mock_recording(respx, recording("openai", "structured"), url__regex=r".*openai.*")
+        async with LLMRing(lockfile_path=alias_lockfile(tmp_path), api_keys=keys) as ring:
+            chunks = [chunk async for chunk in ring.chat_stream(req)]
+            with pytest.raises(ProviderUnsupportedError) as caught:
+                await ring.chat(req.model_copy(update={"model": "anthropic:m"}))
+    assert caught.value.message == (
+        "Anthropic cannot express the JSON Schema keyword 'minimum' (at $.properties.servings)"
+    )
+    assert isinstance(caught.value, ProviderBadRequestError)
+    final = chunks[-1]
+    assert final.model == "openai:gpt-4o-mini"
+    assert final.response is not None
+    assert final.response.parsed == BoundedRecipe.model_validate(RECIPE.model_dump())
+    # refused before sending: Anthropic was never called
+    assert (anthropic.call_count, openai.call_count) == (0, 1)

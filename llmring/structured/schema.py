@@ -3,7 +3,8 @@
 Each provider understands a different subset of JSON Schema. What can be rewritten without
 changing which answers are valid is rewritten (``$ref`` inlined, ``const`` as a one-value
 ``enum``, OpenAI strict mode's all-required); what a provider cannot express raises
-``ProviderBadRequestError`` before anything is sent, naming the keyword and where it is.
+``ProviderUnsupportedError`` (a ``ProviderBadRequestError`` that lets an alias move on to a
+provider that can) before anything is sent, naming the keyword and where it is.
 
 Sources: OpenAI https://platform.openai.com/docs/guides/structured-outputs#supported-schemas,
 Anthropic https://docs.claude.com/en/docs/build-with-claude/structured-outputs (JSON Schema
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from llmring.exceptions import ProviderBadRequestError
+from llmring.exceptions import ProviderUnsupportedError
 
 __all__ = [
     "anthropic_schema",
@@ -70,11 +71,11 @@ def inline_refs(schema: Schema, provider: str) -> Schema:
             return node
         if isinstance(ref := node.get("$ref"), str):
             if ref in seen:
-                raise ProviderBadRequestError(
+                raise ProviderUnsupportedError(
                     f"{provider} cannot take a recursive schema ($ref {ref!r} refers to itself)"
                 )
             if ref not in defs:
-                raise ProviderBadRequestError(
+                raise ProviderUnsupportedError(
                     f"{provider}: schema $ref {ref!r} is not a local $defs/definitions entry"
                 )
             target = resolve(defs[ref], (*seen, ref))
@@ -98,7 +99,7 @@ def openai_strict_schema(schema: Schema) -> Schema:
     into the model class still accepts the answer.
     """
     if schema.get("type") != "object":
-        raise ProviderBadRequestError(
+        raise ProviderUnsupportedError(
             "OpenAI strict mode needs an object at the root of the schema "
             f"(got type {schema.get('type')!r}); wrap the value in an object"
         )
@@ -121,7 +122,7 @@ def anthropic_schema(schema: Schema) -> Schema:
     def fix(node: Schema, where: str) -> Schema:
         _check_keywords(node, where, ANTHROPIC_KEYWORDS, "Anthropic")
         if node.get("minItems", 0) not in (0, 1):
-            raise ProviderBadRequestError(
+            raise ProviderUnsupportedError(
                 f"Anthropic structured output cannot express minItems {node['minItems']} "
                 f"(only 0 or 1) at {where}"
             )
@@ -155,7 +156,7 @@ def _is_object(node: Schema) -> bool:
 def _close(out: Schema, where: str, provider: str) -> None:
     extra = out.get("additionalProperties", False)
     if extra is not False:
-        raise ProviderBadRequestError(
+        raise ProviderUnsupportedError(
             f"{provider} cannot express additionalProperties {extra!r} at {where} (objects "
             "must be closed: a dict field has no equivalent; use a list of key/value objects)"
         )
@@ -165,7 +166,7 @@ def _close(out: Schema, where: str, provider: str) -> None:
 def _check_keywords(node: Schema, where: str, allowed: frozenset[str], provider: str) -> None:
     for key in node:
         if key not in allowed:
-            raise ProviderBadRequestError(
+            raise ProviderUnsupportedError(
                 f"{provider} cannot express the JSON Schema keyword {key!r} (at {where})"
             )
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from llmring.exceptions import ProviderBadRequestError
+from llmring.exceptions import ProviderBadRequestError, ProviderUnsupportedError
 from llmring.providers._messages import arguments_object, parse_data_url
 from llmring.schemas import (
     ContentPart,
@@ -205,7 +205,7 @@ def response_format_body(spec: OutputSpec) -> dict[str, Any]:
     ``{}``. Refused here rather than by the API.
     """
     if spec.kind == "json_object" or spec.schema is None:
-        raise ProviderBadRequestError(
+        raise ProviderUnsupportedError(
             'Anthropic cannot express response_format {"type": "json_object"}: its structured '
             "outputs need every object closed (additionalProperties: false), so an open object "
             "has no equivalent; give a JSON schema or a pydantic model instead"
