@@ -11,6 +11,11 @@ transport, so only client work is measured:
 
 Reported: microseconds of CPU per chunk (best of several runs) and the ratios the issue sets
 targets for: llmring / floor <= 1.3, llmring / fastest SDK <= 0.5.
+
+Then structured output: a 2 KB JSON object streamed in 300 pieces (OpenAI's chunk shape),
+read with no ``response_format`` and with one (a pydantic model: ``partial_object`` on every
+chunk where it changed, validation at the end); the difference is what structured output
+costs per chunk.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import sys
 import time
@@ -31,7 +37,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pydantic import BaseModel  # noqa: E402
+
 from llmring import LLMRequest, LLMRing, Message  # noqa: E402
+from llmring.schemas import ResponseFormat  # noqa: E402
 from llmring.testing import ReplayStream, load_recording, split_events  # noqa: E402
 
 # provider -> (recording, predicate for a text-delta event, base URL path prefix)
@@ -114,6 +123,79 @@ async def run_llmring(events: list[bytes], content_type: str, provider: str, mod
     return count
 
 
+class Item(BaseModel):
+    id: int
+    name: str
+    tags: list[str]
+    price: float
+
+
+class Catalog(BaseModel):
+    title: str
+    items: list[Item]
+
+
+def structured_stream(size: int = 2048, pieces: int = 300) -> tuple[list[bytes], str]:
+    """A Catalog of about ``size`` bytes of JSON, streamed as ``pieces`` OpenAI content deltas."""
+    items: list[dict[str, Any]] = []
+    catalog: dict[str, Any] = {"title": "Spring catalogue", "items": items}
+    while len(json.dumps(catalog)) < size:
+        n = len(items)
+        items.append(
+            {"id": n, "name": f"Item number {n}", "tags": ["garden", f"t{n}"], "price": n + 0.5}
+        )
+    text = json.dumps(catalog)
+    Catalog.model_validate_json(text)
+    step = len(text) / pieces
+    cuts = [round(i * step) for i in range(pieces + 1)]
+    head = '{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,'
+    events = [
+        f"data: {head}{json.dumps({'delta': {'content': text[a:b]}})[1:-1]}}}]}}\n\n".encode()
+        for a, b in itertools.pairwise(cuts)
+    ]
+    events.append(f'data: {head}"delta":{{}},"finish_reason":"stop"}}]}}\n\n'.encode())
+    events.append(b"data: [DONE]\n\n")
+    return events, text
+
+
+def structured_runner(
+    response_format: ResponseFormat | None,
+) -> Callable[..., Awaitable[int]]:
+    """``run_llmring`` with ``response_format`` set on the request."""
+
+    async def run(events: list[bytes], content_type: str, provider: str, model: str) -> int:
+        client = httpx.AsyncClient(transport=transport(events, content_type))
+        request = LLMRequest(
+            model=f"{provider}:{model}",
+            messages=[Message(role="user", content="hi")],
+            response_format=response_format,
+        )
+        count = 0
+        async with LLMRing(http_client=client, api_keys={provider: "bench-key"}) as ring:
+            async for _ in ring.chat_stream(request):
+                count += 1
+        await client.aclose()
+        return count
+
+    return run
+
+
+def structured_row(repeats: int) -> dict[str, Any]:
+    """CPU per chunk for the 2 KB object, without and with ``response_format``."""
+    events, text = structured_stream()
+    args = (events, "text/event-stream", "openai", "m", repeats)
+    plain = cpu_per_chunk(structured_runner(None), *args)
+    structured = cpu_per_chunk(structured_runner(Catalog), *args)
+    return {
+        "case": "structured",
+        "object_bytes": len(text),
+        "pieces": len(events) - 2,
+        "plain_us": round(plain, 2),
+        "structured_us": round(structured, 2),
+        "structured_overhead_us": round(structured - plain, 2),
+    }
+
+
 def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
     """Official SDK runners for the providers whose SDK is installed."""
     runners: dict[str, dict[str, Callable[..., Awaitable[int]]]] = {}
@@ -162,7 +244,7 @@ def sdk_runners() -> dict[str, dict[str, Callable[..., Awaitable[int]]]]:
             return count
 
         runners.setdefault("anthropic", {})["anthropic-sdk-python"] = anthropic_sdk
-    if importlib.util.find_spec("google.genai"):
+    if importlib.util.find_spec("google") and importlib.util.find_spec("google.genai"):
 
         async def google_sdk(
             events: list[bytes], content_type: str, provider: str, model: str
@@ -250,13 +332,15 @@ def main() -> None:
             row[f"{name}_us"] = round(sdk, 2)
             row[f"llmring_vs_{name}"] = round(ours / sdk, 2)
         results.append(row)
+    structured = structured_row(args.repeats)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps([*results, structured], indent=2))
         return
     for row in results:
         extras = "  ".join(f"{k}={v}" for k, v in row.items() if k not in ("provider", "events"))
         print(f"{row['provider']:<10} events={row['events']:<5} {extras}")
     print("targets: llmring_vs_floor <= 1.3, llmring_vs_<sdk> <= 0.5")
+    print("structured: " + "  ".join(f"{k}={v}" for k, v in structured.items() if k != "case"))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@
     ├── ProviderNotFoundError          unknown provider, or its API key is not set
     ├── InvalidModelReferenceError     not of the form provider:model (also a ValueError)
     ├── AllModelsFailedError           every model of an alias failed; .attempts has each error
+    ├── StructuredOutputError          the answer to a response_format request is not valid JSON
+    │                                  or not valid against the schema (.text, .errors, .partial)
     ├── ProviderError                  a provider answered badly, or not at all
     │   ├── ProviderAuthenticationError     401, 403
     │   ├── ProviderBadRequestError         400, 413, 422: the request itself is wrong
+    │   │   └── ProviderUnsupportedError    refused before sending: this provider cannot
+    │   │                                   express it (another may, so an alias moves on)
     │   ├── ModelNotFoundError              404
     │   ├── ProviderRateLimitError          429 (.retry_after)
     │   ├── ProviderTimeoutError            408, 504, or no byte within the timeout
@@ -27,7 +31,7 @@ that attribute and nothing else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .schemas import LLMResponse
@@ -50,6 +54,8 @@ __all__ = [
     "ProviderRateLimitError",
     "ProviderResponseError",
     "ProviderTimeoutError",
+    "ProviderUnsupportedError",
+    "StructuredOutputError",
     "error_class_for_status",
 ]
 
@@ -118,6 +124,14 @@ class ProviderBadRequestError(ProviderError):
     """The provider rejected the request as malformed; another model would reject it too."""
 
 
+class ProviderUnsupportedError(ProviderBadRequestError):
+    """The request asks for something this provider cannot express (a JSON Schema keyword
+    its structured outputs lack, say); refused before sending. Another provider may take it,
+    so an alias moves on to its next model."""
+
+    fallback_eligible = True
+
+
 class ModelNotFoundError(ProviderError):
     """The provider does not serve this model (404)."""
 
@@ -164,6 +178,30 @@ class AllModelsFailedError(LLMRingError):
         super().__init__(f"all {len(attempts)} models for {alias!r} failed:\n{lines}")
         self.alias = alias
         self.attempts = attempts
+
+
+class StructuredOutputError(LLMRingError):
+    """A structured answer that does not parse or validate.
+
+    ``text`` is the raw answer, ``errors`` the validation errors (pydantic's ``errors()``
+    shape: ``type``, ``loc``, ``msg``), ``partial`` the whole response as received (its
+    ``parsed`` is ``None``). Another model could answer better, but the answer was already
+    received, so this is raised after fallback and never triggers it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        errors: list[dict[str, Any]],
+        partial: LLMResponse | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        self.errors = errors
+        self.partial = partial
 
 
 class LockfileError(LLMRingError):

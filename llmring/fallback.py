@@ -8,7 +8,9 @@ The rule, in full:
 - An authentication error moves on only to a model of *another* provider: a refused key is a
   property of one provider's account, but the next model on the same provider would be refused
   too, and a typo in a key should not hide behind a silent switch. A bad request (400/422) is
-  never hidden: it is the caller's own and would fail everywhere.
+  never hidden: it is the caller's own and would fail everywhere. The exception is
+  ``ProviderUnsupportedError``, refused before sending because this provider lacks what the
+  request asks for (a JSON Schema keyword): another provider may have it.
 - A stream commits at its first chunk. Once anything has reached the caller the model never
   changes: a later failure raises its typed error with ``partial`` set.
 - One model: its error is raised as it is. Several, all failed: ``AllModelsFailedError`` with

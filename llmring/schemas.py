@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from llmring._mapping import MappingView
+
+#: What ``LLMRequest.response_format`` takes: a pydantic model class, OpenAI's
+#: ``{"type": "json_schema", "json_schema": {name, schema, strict}}``, ``{"type": "json_object"}``
+#: or ``{"type": "text"}``.
+ResponseFormat: TypeAlias = type[BaseModel] | dict[str, Any]
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter"]
@@ -34,11 +39,13 @@ __all__ = [
     "Message",
     "ReasoningBudget",
     "ReasoningEffort",
+    "ResponseFormat",
     "Role",
     "StreamChunk",
     "TextPart",
     "Tool",
     "ToolCall",
+    "ToolCallDelta",
     "ToolChoice",
     "ToolChoiceFunction",
     "ToolChoiceMode",
@@ -119,6 +126,20 @@ class Continuation(_Model):
     items: list[dict[str, Any]]
 
 
+class ToolCallDelta(_Model):
+    """A fragment of a tool call as it streams: ``index`` is the call's position in the answer.
+
+    The first delta of a call carries its ``id`` and ``name``; later ones only ``arguments``,
+    the next piece of its JSON arguments text. Providers that send calls whole (Gemini,
+    Ollama) send one delta per call with all of it.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
 class Message(_Model):
     """One turn of a conversation.
 
@@ -193,7 +214,9 @@ class ReasoningBudget(_Model):
 class LLMRequest(_Model):
     """A chat request, provider-neutral.
 
-    ``model`` is ``provider:model`` or an alias from the lockfile. ``extra_params`` is
+    ``model`` is ``provider:model`` or an alias from the lockfile. ``response_format`` asks
+    for structured output (see ``ResponseFormat``); a model class is also what
+    ``LLMResponse.parsed`` is validated into. ``extra_params`` is
     merged into the provider's JSON body last, key by key; a value of ``None`` removes that
     key (e.g. ``{"stream_options": None}`` for OpenAI-compatible servers that reject it).
     ``provider_params`` is the same, but keyed by provider name and merged only into that
@@ -211,7 +234,7 @@ class LLMRequest(_Model):
     max_tokens: int | None = Field(default=None, gt=0)
     tools: list[Tool] | None = None
     tool_choice: ToolChoiceMode | ToolChoice | None = None
-    response_format: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
     timeout: float | None = Field(default=None, gt=0)
     extra_params: dict[str, Any] = Field(default_factory=dict)
     reasoning: ReasoningEffort | ReasoningBudget | None = None
@@ -239,6 +262,17 @@ class LLMRequest(_Model):
                 raise ValueError(f"provider_params names {key!r} twice (e.g. gemini and google)")
             canonical[key] = params
         return canonical
+
+    @field_serializer("response_format", when_used="json")
+    def _response_format_json(self, value: ResponseFormat | None) -> dict[str, Any] | None:
+        """A model class has no JSON form: in JSON it is written as the schema it stands for."""
+        if not isinstance(value, type):
+            return value
+        schema = value.model_json_schema()
+        json_schema: dict[str, Any] = {"name": value.__name__, "schema": schema, "strict": True}
+        if isinstance(schema.get("description"), str):
+            json_schema["description"] = schema["description"]
+        return {"type": "json_schema", "json_schema": json_schema}
 
 
 class Usage(MappingView[int], _Model):  # type: ignore[misc]  # __iter__: keys, not pairs
@@ -272,9 +306,13 @@ class Usage(MappingView[int], _Model):  # type: ignore[misc]  # __iter__: keys, 
 class StreamChunk(_Model):
     """One piece of a streamed response.
 
-    Intermediate chunks carry ``delta`` (answer text) and/or ``reasoning`` (thinking text).
-    The final chunk, exactly one per stream, carries ``finish_reason``, ``usage`` and the
-    complete ``tool_calls``. ``model`` is on every chunk.
+    Intermediate chunks carry ``delta`` (answer text) and/or ``reasoning`` (thinking text),
+    ``tool_call_deltas`` as tool-call arguments arrive, and, when the request set
+    ``response_format``, ``partial_object`` (the JSON so far, parsed best-effort) on each
+    chunk where it changed. The final chunk, exactly one per stream, carries
+    ``finish_reason``, ``usage`` and the complete ``tool_calls``; with ``response_format`` it
+    also carries ``response``, the complete response with ``parsed`` set. ``model`` is on
+    every chunk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -288,6 +326,8 @@ class StreamChunk(_Model):
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
     #: On the final chunk: the whole response, equal to what ``chat()`` returns.
+    tool_call_deltas: list[ToolCallDelta] | None = None
+    partial_object: Any = None
     response: LLMResponse | None = None
 
     @property
@@ -296,7 +336,12 @@ class StreamChunk(_Model):
 
 
 class LLMResponse(_Model):
-    """A complete response; also the ``partial`` snapshot attached to a mid-stream error."""
+    """A complete response; also the ``partial`` snapshot attached to a mid-stream error.
+
+    ``parsed`` is set when the request had a ``response_format``: the validated model
+    instance for a model class, the parsed JSON for a schema or ``json_object``; it stays
+    ``None`` when the model refused (``refusal`` is then set) or answered with tool calls.
+    """
 
     content: str = ""
     model: str
@@ -308,6 +353,7 @@ class LLMResponse(_Model):
     tool_calls: list[ToolCall] | None = None
     #: Provider state the next turn must send back (see ``Continuation``).
     continuation: Continuation | None = None
+    parsed: Any = None
 
     @property
     def total_tokens(self) -> int | None:
@@ -325,4 +371,4 @@ class LLMResponse(_Model):
         )
 
 
-StreamChunk.model_rebuild()
+StreamChunk.model_rebuild()  # ``response`` names LLMResponse, defined after it

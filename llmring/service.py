@@ -19,6 +19,7 @@ from llmring.model_ref import ModelRef
 from llmring.providers import canonical_name, create_provider, provider_names
 from llmring.providers.base import Provider
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
+from llmring.structured import apply_spec, output_spec, structured_stream
 
 if TYPE_CHECKING:
     from llmring.resolver import Resolver
@@ -88,7 +89,9 @@ class LLMRing:
                 http_timeout=request.timeout,
             )
 
-        return await first_response(request.model, self.resolve(request.model, profile), send)
+        spec = output_spec(request.response_format)
+        response = await first_response(request.model, self.resolve(request.model, profile), send)
+        return response if spec is None else apply_spec(spec, response)
 
     def chat_stream(
         self, request: LLMRequest, profile: str | None = None
@@ -101,6 +104,7 @@ class LLMRing:
         moment you stop reading, rather than when the generator is finalized.
         """
         refs = self.resolve(request.model, profile)
+        spec = output_spec(request.response_format)  # a malformed one raises here
 
         def start(ref: ModelRef) -> AsyncGenerator[StreamChunk, None]:
             return _engine.stream(
@@ -111,9 +115,9 @@ class LLMRing:
                 http_timeout=request.timeout,
             )
 
-        if len(refs) == 1:  # nothing to fall back to: no extra layer on the hot path
-            return start(refs[0])
-        return first_stream(request.model, refs, start)
+        # Nothing to fall back to, no structured output: no extra layer on the hot path.
+        chunks = start(refs[0]) if len(refs) == 1 else first_stream(request.model, refs, start)
+        return chunks if spec is None else structured_stream(chunks, spec)
 
     # --- providers ---------------------------------------------------------------------
 

@@ -552,6 +552,7 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
         "model": "openai:gpt-4o-mini",
         "reasoning": None,
         "refusal": None,
+        "parsed": None,
         "finish_reason": expect["finish_reason"],
         "raw_finish_reason": expect["raw_finish_reason"],
         "usage": {**expect["usage"], "cache_write_tokens": None},

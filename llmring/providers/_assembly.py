@@ -21,6 +21,7 @@ from llmring.schemas import (
     LLMResponse,
     StreamChunk,
     ToolCall,
+    ToolCallDelta,
     Usage,
 )
 
@@ -31,7 +32,7 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def delta_chunk(model: str, field_name: str, text: str) -> StreamChunk:
+def delta_chunk(model: str, field_name: str, text: str | list[ToolCallDelta]) -> StreamChunk:
     """A ``StreamChunk`` with one text field set, built without re-validation.
 
     This is the per-chunk hot path: ``model`` was fixed when the parser was made and ``text``
@@ -54,6 +55,7 @@ def delta_chunk(model: str, field_name: str, text: str) -> StreamChunk:
 class _PendingCall:
     id: str | None
     name: str
+    position: int
     fragments: list[str] = field(default_factory=list)
 
 
@@ -63,11 +65,16 @@ class ToolCallAssembler:
     Each call is keyed by whatever identifies it on the wire (OpenAI's ``index``,
     Anthropic's content-block ``index``, Gemini's part position), so parallel calls never
     merge. Calls come out in the order they started.
+
+    Every step returns the chunk that tells the caller about it: a ``tool_call_deltas``
+    chunk labelled ``model``, whose ``index`` is the call's position (the first delta of a
+    call has its id and name, later ones a piece of the arguments).
     """
 
-    __slots__ = ("_calls", "_order")
+    __slots__ = ("_calls", "_model", "_order")
 
-    def __init__(self) -> None:
+    def __init__(self, model: str = "") -> None:
+        self._model = model
         self._calls: dict[Hashable, _PendingCall] = {}
         self._order: list[Hashable] = []
 
@@ -80,14 +87,27 @@ class ToolCallAssembler:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._calls
 
-    def start(self, key: Hashable, *, name: str, id: str | None = None) -> None:
-        """Begin a call. Starting a key twice is a wire error."""
+    def start(
+        self, key: Hashable, *, name: str, id: str | None = None, arguments: str = ""
+    ) -> list[StreamChunk]:
+        """Begin a call, with the first piece of its arguments if it came along.
+
+        Starting a key twice is a wire error.
+        """
         if key in self._calls:
             raise ProviderResponseError(f"tool call {key!r} started twice")
-        self._calls[key] = _PendingCall(id=id, name=name)
+        position = len(self._order)
+        call = _PendingCall(id=id, name=name, position=position)
+        self._calls[key] = call
         self._order.append(key)
+        if arguments:
+            call.fragments.append(arguments)
+        delta = ToolCallDelta(
+            index=position, id=id or f"call_{position}", name=name, arguments=arguments
+        )
+        return [delta_chunk(self._model, "tool_call_deltas", [delta])]
 
-    def append(self, key: Hashable, arguments: str) -> None:
+    def append(self, key: Hashable, arguments: str) -> list[StreamChunk]:
         """Add a fragment of a started call's JSON arguments."""
         try:
             call = self._calls[key]
@@ -95,18 +115,19 @@ class ToolCallAssembler:
             raise ProviderResponseError(
                 f"arguments for tool call {key!r}, which never started"
             ) from None
-        if arguments:
-            call.fragments.append(arguments)
+        if not arguments:
+            return []
+        call.fragments.append(arguments)
+        delta = ToolCallDelta(index=call.position, arguments=arguments)
+        return [delta_chunk(self._model, "tool_call_deltas", [delta])]
 
     def add(
         self, key: Hashable, *, name: str, arguments: str | dict[str, Any], id: str | None
-    ) -> None:
-        """Record a call that arrived whole (Gemini, Ollama)."""
-        self.start(key, name=name, id=id)
-        if isinstance(arguments, str):
-            self.append(key, arguments)
-        else:
-            self.append(key, json.dumps(arguments, ensure_ascii=False, separators=(",", ":")))
+    ) -> list[StreamChunk]:
+        """Record a call that arrived whole (Gemini, Ollama): one delta with all of it."""
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+        return self.start(key, name=name, id=id, arguments=arguments)
 
     def calls(self) -> list[ToolCall]:
         """The calls so far, complete or not; a call with no id gets ``call_<position>``."""
@@ -145,7 +166,7 @@ class StreamAssembly:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._refusal: list[str] = []
-        self.tool_calls = ToolCallAssembler()
+        self.tool_calls = ToolCallAssembler(model)
         self.usage: Usage | None = None
         self.raw_finish_reason: str | None = None
         self.finish_reason: FinishReason | None = None

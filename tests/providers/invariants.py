@@ -24,6 +24,32 @@ def run_parser(parser: StreamParser, payloads: list[str]) -> list[StreamChunk]:
     return chunks
 
 
+def calls_from_deltas(chunks: list[StreamChunk]) -> list[dict[str, object]]:
+    """The tool calls the ``tool_call_deltas`` of ``chunks`` add up to, as ``ToolCall`` dumps.
+
+    A call's first delta has its id and name and later ones none; indices count up from 0.
+    """
+    calls: list[dict[str, object]] = []
+    arguments: list[str] = []
+    for chunk in chunks:
+        for delta in chunk.tool_call_deltas or []:
+            if delta.index == len(calls):
+                assert delta.id is not None and delta.name is not None
+                calls.append({"id": delta.id, "type": "function", "name": delta.name})
+                arguments.append("")
+            else:
+                assert delta.index < len(calls) and (delta.id, delta.name) == (None, None)
+            arguments[delta.index] += delta.arguments
+    return [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": text or "{}"},
+        }
+        for call, text in zip(calls, arguments, strict=True)
+    ]
+
+
 def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) -> LLMResponse:
     """Assert the stream invariants; return the response the chunks add up to."""
     assert chunks, "a complete stream yields at least its final chunk"
@@ -36,9 +62,11 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         assert chunk.usage is None
         assert chunk.tool_calls is None
         # no empty chunks: every intermediate chunk carries something
-        assert chunk.delta or chunk.reasoning or chunk.refusal
+        assert chunk.delta or chunk.reasoning or chunk.refusal or chunk.tool_call_deltas
     for call in final.tool_calls or []:
         json.loads(call.function.arguments)  # complete, parseable JSON
+    # the streamed tool-call deltas add up to the final calls, in order
+    assert calls_from_deltas(body) == [call.model_dump() for call in final.tool_calls or []]
     assembled = LLMResponse(
         content="".join(chunk.delta for chunk in chunks),
         model=model,

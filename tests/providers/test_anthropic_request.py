@@ -43,6 +43,7 @@ def test_fixtures_cover_every_case() -> None:
         "reasoning-old-model",
         "reasoning-small-budget",
         "sampling-options",
+        "structured-recipe",
         "system-multi-turn",
         "temperature-clamped",
         "temperature-max-tokens",
@@ -52,6 +53,7 @@ def test_fixtures_cover_every_case() -> None:
         "tools-named",
         "tools-none",
         "tools-required",
+        "tools-strict",
     ]
 
 
@@ -126,8 +128,23 @@ def test_system_message_in_the_middle_joins_the_system_prompt() -> None:
     [
         (
             [{"role": "user", "content": "Hi"}],
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"n": {"type": "integer", "minimum": 1}},
+                        }
+                    },
+                }
+            },
+            r"Anthropic cannot express the JSON Schema keyword 'minimum' \(at \$.properties.n\)",
+        ),
+        (
+            [{"role": "user", "content": "Hi"}],
             {"response_format": {"type": "json_object"}},
-            "response_format has no equivalent in Anthropic's Messages API",
+            r'Anthropic cannot express response_format \{"type": "json_object"\}',
         ),
         (
             [

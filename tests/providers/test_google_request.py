@@ -289,7 +289,7 @@ _TOOL = {"type": "function", "function": {"name": "f"}}
                 "messages": [{"role": "user", "content": "hi"}],
                 "response_format": {"type": "json_schema", "json_schema": {"name": "x"}},
             },
-            "json_schema.schema",
+            '"schema": {...}',
         ),
     ],
 )

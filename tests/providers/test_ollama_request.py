@@ -42,6 +42,7 @@ def test_fixture_cases_are_present() -> None:
         "response-format-json-schema",
         "response-format-text",
         "sampling-options",
+        "structured-recipe",
         "system-multi-turn",
         "temperature-max-tokens",
         "tool-loop",
@@ -142,7 +143,7 @@ def test_tool_result_for_unknown_call_is_sent_without_tool_name() -> None:
 @pytest.mark.parametrize(
     ("response_format", "message"),
     [
-        ({"type": "xml"}, "no equivalent of response_format type 'xml'"),
+        ({"type": "xml"}, "unsupported response_format type 'xml'"),
         ({"type": "json_schema"}, "json_schema needs"),
         ({"type": "json_schema", "json_schema": {"name": "x"}}, "json_schema needs"),
     ],

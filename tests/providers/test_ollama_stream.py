@@ -10,7 +10,15 @@ import pytest
 
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.ollama import OllamaStreamParser
-from llmring.schemas import FinishReason, FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+from llmring.schemas import (
+    FinishReason,
+    FunctionCall,
+    LLMResponse,
+    StreamChunk,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from llmring.testing import load_recording, rechunk
 from tests.conftest import RECORDINGS
 from tests.providers.invariants import check_stream, run_parser, with_response
@@ -41,6 +49,8 @@ def test_recordings_are_present() -> None:
     assert [path.stem for path in COMPLETE] == [
         "max-tokens",
         "parallel-tool-calls",
+        "structured-cut",
+        "structured",
         "text",
         "thinking",
         "tool-call",
@@ -130,6 +140,13 @@ def test_thinking_tool_call_lines_give_the_whole_chunk_list() -> None:
             StreamChunk(reasoning="Need the time.", model="qwen3:8b"),
             StreamChunk(reasoning=" Call it.", model="qwen3:8b"),
             StreamChunk(delta="Checking", model="qwen3:8b"),
+            # the call arrived whole: one delta with all of it
+            StreamChunk(
+                model="qwen3:8b",
+                tool_call_deltas=[
+                    ToolCallDelta(index=0, id="call_0", name="get_time", arguments="{}")
+                ],
+            ),
             StreamChunk(
                 model="qwen3:8b",
                 finish_reason="tool_calls",

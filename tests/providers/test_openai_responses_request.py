@@ -82,11 +82,12 @@ USER = {"role": "user", "content": "hi"}
         ),
         (
             {"messages": [USER], "response_format": {"type": "json_schema"}},
-            "response_format json_schema needs a json_schema object with name and schema",
+            'response_format json_schema needs {"json_schema": {"name": ..., "schema": {...}}}',
         ),
         (
             {"messages": [USER], "response_format": {"type": "grammar"}},
-            "unsupported response_format type 'grammar'",
+            "unsupported response_format type 'grammar' "
+            "(use json_schema, json_object, text, or a pydantic model class)",
         ),
     ],
 )

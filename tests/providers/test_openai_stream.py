@@ -16,7 +16,7 @@ from llmring.exceptions import (
     ProviderResponseError,
 )
 from llmring.providers.openai.stream import OpenAIStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, Usage
+from llmring.schemas import FunctionCall, LLMResponse, StreamChunk, ToolCall, ToolCallDelta, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, SHARED_WIRE
 from tests.providers.invariants import check_stream, run_parser, with_response
@@ -89,7 +89,20 @@ def test_parallel_tool_calls_keep_ids_and_order() -> None:
             function=FunctionCall(name="get_time", arguments='{"timezone": "Europe/Paris"}'),
         ),
     ]
-    assert len(chunks) == 1  # nothing but the final chunk: tool calls stream no text
+    # no text: the other chunks are the calls' deltas, one per wire fragment
+    assert [
+        [(d.index, d.id, d.name, d.arguments) for d in chunk.tool_call_deltas or []]
+        for chunk in chunks[:-1]
+    ] == [
+        [(0, "call_Hd4nR7tY1uI3oP5aS7dF9gJ2", "get_weather", "")],
+        [(0, None, None, '{"ci')],
+        [(0, None, None, 'ty": "P')],
+        [(0, None, None, 'aris"}')],
+        [(1, "call_Kl2mN4bV6cX8zA0sD2fG4hJ6", "get_time", "")],
+        [(1, None, None, '{"ti')],
+        [(1, None, None, 'mezone": "Eu')],
+        [(1, None, None, 'rope/Paris"}')],
+    ]
 
 
 # --- the real recordings in ../shared/wire ------------------------------------------------
@@ -191,6 +204,15 @@ def test_tool_call_without_index_is_keyed_by_id() -> None:
     )
     assert chunks == with_response(
         [
+            # each call arrived whole in one fragment: one delta each, first piece included
+            StreamChunk(
+                model="m",
+                tool_call_deltas=[ToolCallDelta(index=0, id="a", name="f", arguments="{}")],
+            ),
+            StreamChunk(
+                model="m",
+                tool_call_deltas=[ToolCallDelta(index=1, id="b", name="g", arguments='{"x":1}')],
+            ),
             StreamChunk(
                 model="m",
                 finish_reason="tool_calls",
@@ -199,7 +221,7 @@ def test_tool_call_without_index_is_keyed_by_id() -> None:
                     ToolCall(id="a", function=FunctionCall(name="f", arguments="{}")),
                     ToolCall(id="b", function=FunctionCall(name="g", arguments='{"x":1}')),
                 ],
-            )
+            ),
         ]
     )
 

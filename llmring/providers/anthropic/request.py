@@ -14,8 +14,11 @@ What the mapping does where the two vocabularies differ:
   ``detail`` has no equivalent (Anthropic picks the resolution) and is not sent; neither is
   a message's ``name``.
 - ``max_tokens`` is required by the API: ``DEFAULT_MAX_TOKENS`` when the request gives none.
-- ``response_format`` has no equivalent and is refused. Thinking, sampling options and
-  the temperature range are ``options.py``'s; cache breakpoints ``cache.py``'s.
+- ``response_format`` becomes ``output_config.format`` (structured outputs,
+  https://docs.claude.com/en/docs/build-with-claude/structured-outputs): the schema with
+  ``$ref`` inlined and every object closed; ``json_object`` (an open object) is refused.
+- Thinking, sampling options and the temperature range are ``options.py``'s; cache
+  breakpoints ``cache.py``'s.
 - An assistant turn's ``continuation`` (its signed thinking blocks, kept by response.py and
   stream.py) goes back first in that turn; state from another provider is dropped.
 """
@@ -25,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
-from llmring.exceptions import ProviderBadRequestError
+from llmring.exceptions import ProviderBadRequestError, ProviderUnsupportedError
 from llmring.providers._messages import arguments_object, parse_data_url
 from llmring.providers._options import LOGGER
 from llmring.providers.anthropic.cache import check_breakpoints, mark
@@ -42,8 +45,10 @@ from llmring.schemas import (
     ToolChoice,
     ToolChoiceMode,
 )
+from llmring.structured import OutputSpec, output_spec
+from llmring.structured.schema import anthropic_schema
 
-__all__ = ["DEFAULT_MAX_TOKENS", "build_body"]
+__all__ = ["DEFAULT_MAX_TOKENS", "build_body", "response_format_body"]
 
 #: ``max_tokens`` sent when the request sets none: the API requires the field, and 4096 is
 #: within every current Claude model's output limit.
@@ -58,11 +63,6 @@ _TOOL_CHOICES: dict[ToolChoiceMode, dict[str, str]] = {
 
 def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
     """The Messages API body for ``request`` against ``model``."""
-    if request.response_format is not None:
-        raise ProviderBadRequestError(
-            "response_format has no equivalent in Anthropic's Messages API; ask for JSON in the "
-            "prompt, or force a tool with tool_choice and read its arguments"
-        )
     system, messages = _map_messages(request.messages)
     body: dict[str, Any] = {
         "model": model,
@@ -76,6 +76,8 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
         mark(body["tools"][-1], request.cache_tools)
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
+    if (spec := output_spec(request.response_format)) is not None:
+        body["output_config"] = {"format": response_format_body(spec)}
     apply_options(body, request, model)  # thinking, temperature, stop_sequences, ...
     check_breakpoints(body)
     if stream:
@@ -241,12 +243,32 @@ def _tool_result(message: Message, position: int) -> dict[str, Any]:
     return result
 
 
+def response_format_body(spec: OutputSpec) -> dict[str, Any]:
+    """``output_config.format``: a JSON schema, every object closed.
+
+    ``json_object`` (any object) has no equivalent: Anthropic refuses an object schema that
+    does not set ``additionalProperties: false`` ("For 'object' type, 'additionalProperties'
+    must be explicitly set to false"), and a closed object with no properties admits only
+    ``{}``. Refused here rather than by the API.
+    """
+    if spec.kind == "json_object" or spec.schema is None:
+        raise ProviderUnsupportedError(
+            'Anthropic cannot express response_format {"type": "json_object"}: its structured '
+            "outputs need every object closed (additionalProperties: false), so an open object "
+            "has no equivalent; give a JSON schema or a pydantic model instead"
+        )
+    return {"type": "json_schema", "schema": anthropic_schema(spec.schema)}
+
+
 def _tool(tool: Tool) -> dict[str, Any]:
     function = tool.function
     definition: dict[str, Any] = {"name": function.name}
     if function.description is not None:
         definition["description"] = function.description
-    definition["input_schema"] = function.parameters
+    # A strict tool is decoded against its schema, so the schema must fit Anthropic's subset.
+    definition["input_schema"] = (
+        anthropic_schema(function.parameters) if function.strict else function.parameters
+    )
     if function.strict is not None:
         definition["strict"] = function.strict
     return definition

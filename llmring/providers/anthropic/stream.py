@@ -248,8 +248,7 @@ class AnthropicStreamParser:
                 return self._assembly.text(block.get("text", ""))
             case "tool_use":
                 # input is always {} here; the arguments follow as input_json_delta
-                self._assembly.tool_calls.start(index, name=block["name"], id=block["id"])
-                return []
+                return self._assembly.tool_calls.start(index, name=block["name"], id=block["id"])
             case "thinking":
                 text = block.get("thinking", "")
                 self._thinking[index] = _Thought([text], block.get("signature", ""))
@@ -272,8 +271,8 @@ class AnthropicStreamParser:
 
     def _tool_input(self, index: int, fragment: str) -> list[StreamChunk]:
         if index in self._assembly.tool_calls:
-            self._assembly.tool_calls.append(index, fragment)
-        elif index not in self._blocks:
+            return self._assembly.tool_calls.append(index, fragment)
+        if index not in self._blocks:
             raise ProviderResponseError(f"input for content block {index}, which never started")
         # else: the input of a server-side tool (server_tool_use), not a call for the caller
         return []

@@ -19,8 +19,10 @@ from llmring.providers.base import apply_extra_params
 from llmring.providers.google.options import apply_options
 from llmring.providers.google.response import STATE
 from llmring.schemas import ImagePart, LLMRequest, Message, TextPart, Tool, ToolChoice
+from llmring.structured import OutputSpec, output_spec
+from llmring.structured.schema import gemini_schema
 
-__all__ = ["build_body", "merge_extra_params"]
+__all__ = ["build_body", "merge_extra_params", "response_format_config"]
 
 _TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 _GENERATION_CONFIG = "generationConfig"
@@ -218,22 +220,19 @@ def _generation_config(request: LLMRequest) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if request.max_tokens is not None:
         config["maxOutputTokens"] = request.max_tokens
-    response_format = request.response_format
-    if response_format is None:
-        return config
-    match response_format.get("type"):
-        case "text":
-            pass
-        case "json_object":
-            config["responseMimeType"] = "application/json"
-        case "json_schema":
-            schema = (response_format.get("json_schema") or {}).get("schema")
-            if not isinstance(schema, dict):
-                raise ProviderBadRequestError(
-                    'response_format "json_schema" needs json_schema.schema, a JSON Schema object'
-                )
-            config["responseMimeType"] = "application/json"
-            config["responseJsonSchema"] = schema
-        case other:
-            raise ProviderBadRequestError(f"Gemini has no response_format of type {other!r}")
+    if (spec := output_spec(request.response_format)) is not None:
+        config.update(response_format_config(spec))
     return config
+
+
+def response_format_config(spec: OutputSpec) -> dict[str, Any]:
+    """The ``generationConfig`` fields for structured output: JSON, and the schema if any.
+
+    Gemini has no strict switch: a schema given is always enforced.
+    """
+    if spec.kind == "json_object" or spec.schema is None:
+        return {"responseMimeType": "application/json"}
+    return {
+        "responseMimeType": "application/json",
+        "responseJsonSchema": gemini_schema(spec.schema),
+    }

@@ -235,10 +235,11 @@ def add_part(assembly: StreamAssembly, part: GooglePart, call_key: Hashable) -> 
     if call is not None:
         name = call.get("name")
         if name is not None:
-            assembly.tool_calls.add(
+            chunks = assembly.tool_calls.add(
                 call_key, name=name, arguments=call.get("args") or {}, id=call.get("id")
             )
             keep_signature(assembly, part, call=True)
+            return chunks
         return []
     if "thoughtSignature" in part:  # rare: one part per turn at most
         keep_signature(assembly, part, call=False)

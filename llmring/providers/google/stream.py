@@ -198,7 +198,7 @@ class GoogleStreamParser:
         for index, part in enumerate(candidate.get("content", {}).get("parts", ())):
             call = part.get("functionCall")
             if call is not None and (call.get("willContinue") or "name" not in call):
-                self._streamed_call(call, (self._payloads, index))
+                chunks += self._streamed_call(call, (self._payloads, index))
                 if "name" in call:
                     keep_signature(assembly, part, call=True)
             else:
@@ -211,13 +211,14 @@ class GoogleStreamParser:
                 chunks += self._final()
         return chunks
 
-    def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> None:
+    def _streamed_call(self, call: GoogleFunctionCall, key: Hashable) -> list[StreamChunk]:
         """Gemini 3's streamed arguments: ``{name, willContinue}``, then ``partialArgs``
         pieces, then an empty ``{}`` (function-call-partial-args-gemini3.sse)."""
         name = call.get("name")
+        chunks: list[StreamChunk] = []
         if name is not None:
-            self._close_call()
-            self._assembly.tool_calls.start(key, name=name, id=call.get("id"))
+            chunks += self._close_call()
+            chunks += self._assembly.tool_calls.start(key, name=name, id=call.get("id"))
             self._open_call = (key, _StreamedArguments(call.get("args")))
         pieces = call.get("partialArgs")
         if pieces:
@@ -227,13 +228,16 @@ class GoogleStreamParser:
             for arg in pieces:
                 arguments.apply(arg)
         if not call.get("willContinue"):
-            self._close_call()
+            chunks += self._close_call()
+        return chunks
 
-    def _close_call(self) -> None:
-        if self._open_call is not None:
-            key, arguments = self._open_call
-            self._open_call = None
-            self._assembly.tool_calls.append(key, arguments.to_json())
+    def _close_call(self) -> list[StreamChunk]:
+        """The call's arguments, whole: they are rebuilt from paths, not streamed as text."""
+        if self._open_call is None:
+            return []
+        key, arguments = self._open_call
+        self._open_call = None
+        return self._assembly.tool_calls.append(key, arguments.to_json())
 
     def _sync_usage(self) -> None:
         if self._usage is not None and self._usage[0] is not self._usage_mapped:
@@ -255,9 +259,9 @@ class GoogleStreamParser:
 
     def _final(self) -> list[StreamChunk]:
         assert self._end is not None
-        self._close_call()
+        chunks = self._close_call()
         self._sync_usage()
-        return self._assembly.final(*self._end)
+        return chunks + self._assembly.final(*self._end)
 
     def snapshot(self) -> LLMResponse:
         """The response so far (complete once ``finish`` returned)."""

@@ -26,8 +26,10 @@ from llmring.schemas import (
     ToolChoice,
     ToolChoiceMode,
 )
+from llmring.structured import OutputSpec, output_spec
+from llmring.structured.schema import inline_refs
 
-__all__ = ["build_body"]
+__all__ = ["build_body", "response_format_body"]
 
 
 def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
@@ -46,9 +48,8 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
     send_tools = _tools_enabled(request.tool_choice)  # raises for a forced call
     if request.tools and send_tools:
         body["tools"] = [_tool(tool) for tool in request.tools]
-    format_ = _format(request.response_format)
-    if format_ is not None:
-        body["format"] = format_
+    if (spec := output_spec(request.response_format)) is not None:
+        body["format"] = response_format_body(spec)
     options: dict[str, Any] = {}
     if request.max_tokens is not None:
         options["num_predict"] = request.max_tokens
@@ -133,25 +134,9 @@ def _tools_enabled(tool_choice: ToolChoiceMode | ToolChoice | None) -> bool:
     )
 
 
-def _format(response_format: dict[str, Any] | None) -> str | dict[str, Any] | None:
-    """OpenAI's ``response_format`` as Ollama's ``format``: ``"json"`` or a JSON schema."""
-    if response_format is None:
-        return None
-    match response_format.get("type"):
-        case "text":
-            return None
-        case "json_object":
-            return "json"
-        case "json_schema":
-            spec = response_format.get("json_schema")
-            schema = spec.get("schema") if isinstance(spec, dict) else None
-            if not isinstance(schema, dict):
-                raise ProviderBadRequestError(
-                    'response_format json_schema needs {"json_schema": {"schema": {...}}}'
-                )
-            return schema
-        case other:
-            raise ProviderBadRequestError(
-                f"Ollama has no equivalent of response_format type {other!r} "
-                "(supported: text, json_object, json_schema)"
-            )
+def response_format_body(spec: OutputSpec) -> str | dict[str, Any]:
+    """Ollama's ``format``: ``"json"``, or the schema with ``$ref`` inlined (Ollama turns it
+    into a grammar and does not follow references)."""
+    if spec.kind == "json_object" or spec.schema is None:
+        return "json"
+    return inline_refs(spec.schema, "Ollama")

@@ -10,9 +10,17 @@ from typing import Any
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import answered_call_id
 from llmring.providers.openai.options import apply_chat_options
-from llmring.schemas import ContentPart, LLMRequest, Message, TextPart, ToolChoice
+from llmring.schemas import ContentPart, LLMRequest, Message, TextPart, Tool, ToolChoice
+from llmring.structured import OutputSpec, output_spec
+from llmring.structured.schema import openai_strict_schema
 
-__all__ = ["build_body", "build_message", "check_tool_choice"]
+__all__ = [
+    "build_body",
+    "build_message",
+    "check_tool_choice",
+    "response_format_body",
+    "strict_parameters",
+]
 
 
 def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, Any]:
@@ -30,14 +38,40 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
         # OpenAI's current name; reasoning models (o-series, gpt-5) reject "max_tokens".
         body["max_completion_tokens"] = request.max_tokens
     if request.tools:
-        body["tools"] = [tool.model_dump(exclude_none=True) for tool in request.tools]
+        body["tools"] = [_tool(tool) for tool in request.tools]
     if request.tool_choice is not None:
         choice = check_tool_choice(request)
         body["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
-    if request.response_format is not None:
-        body["response_format"] = request.response_format
+    if (spec := output_spec(request.response_format)) is not None:
+        body["response_format"] = response_format_body(spec)
     apply_chat_options(body, request, model)  # temperature, reasoning, stop, ...
     return body
+
+
+def response_format_body(spec: OutputSpec) -> dict[str, Any]:
+    """The ``response_format`` field: ``json_object``, or ``json_schema`` with the schema made
+    strict-ready (closed objects, all required) when ``strict`` is asked for."""
+    if spec.kind == "json_object" or spec.schema is None:
+        return {"type": "json_object"}
+    json_schema: dict[str, Any] = {"name": spec.name}
+    if spec.description is not None:
+        json_schema["description"] = spec.description
+    json_schema["schema"] = openai_strict_schema(spec.schema) if spec.strict else spec.schema
+    if spec.strict is not None:
+        json_schema["strict"] = spec.strict
+    return {"type": "json_schema", "json_schema": json_schema}
+
+
+def strict_parameters(tool: Tool) -> dict[str, Any]:
+    """A tool's parameters as sent: made strict-ready when the tool says ``strict: true``."""
+    parameters = tool.function.parameters
+    return openai_strict_schema(parameters) if tool.function.strict else parameters
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    out = tool.model_dump(exclude_none=True)
+    out["function"]["parameters"] = strict_parameters(tool)
+    return out
 
 
 def check_tool_choice(request: LLMRequest) -> str | ToolChoice:

@@ -109,13 +109,14 @@ class OpenAIStreamParser:
                 if refusal := delta.get("refusal"):
                     out += assembly.refusal(refusal)
                 if tool_calls := delta.get("tool_calls"):
-                    self._tool_calls(tool_calls)
+                    out += self._tool_calls(tool_calls)
             if (finish_reason := choice.get("finish_reason")) is not None:
                 self._raw_finish_reason = finish_reason
         return out
 
-    def _tool_calls(self, deltas: list[OpenAIToolCallDelta]) -> None:
+    def _tool_calls(self, deltas: list[OpenAIToolCallDelta]) -> list[StreamChunk]:
         calls = self._assembly.tool_calls
+        out: list[StreamChunk] = []
         for delta in deltas:
             # Keyed by the call's index in this response (not the choice index); some
             # OpenAI-compatible servers omit it and send each call whole with its id.
@@ -128,9 +129,12 @@ class OpenAIStreamParser:
                 name = function.get("name")
                 if not name:
                     raise ProviderResponseError(f"tool call {key!r} has no function name")
-                calls.start(key, name=name, id=call_id)
-            if arguments := function.get("arguments"):
-                calls.append(key, arguments)
+                out += calls.start(
+                    key, name=name, id=call_id, arguments=function.get("arguments") or ""
+                )
+            elif arguments := function.get("arguments"):
+                out += calls.append(key, arguments)
+        return out
 
     def _done(self) -> list[StreamChunk]:
         raw = self._raw_finish_reason

@@ -10,9 +10,14 @@ from typing import Any
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import answered_call_id
 from llmring.providers.openai.options import apply_responses_options
-from llmring.providers.openai.request import check_tool_choice
+from llmring.providers.openai.request import (
+    check_tool_choice,
+    response_format_body,
+    strict_parameters,
+)
 from llmring.providers.openai_responses.response import STATE
 from llmring.schemas import LLMRequest, Message, TextPart, Tool, ToolChoice
+from llmring.structured import OutputSpec, output_spec
 
 __all__ = ["build_body", "build_input", "build_text_format"]
 
@@ -34,8 +39,8 @@ def build_body(request: LLMRequest, model: str, *, stream: bool) -> dict[str, An
             if not isinstance(choice, ToolChoice)
             else {"type": "function", "name": choice.function.name}
         )
-    if request.response_format is not None:
-        body["text"] = {"format": build_text_format(request.response_format)}
+    if (spec := output_spec(request.response_format)) is not None:
+        body["text"] = {"format": build_text_format(spec)}
     apply_responses_options(body, request, model)  # temperature, reasoning, top_p, ...
     return body
 
@@ -124,29 +129,18 @@ def _tool(tool: Tool) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "function", "name": function.name}
     if function.description is not None:
         out["description"] = function.description
-    out["parameters"] = function.parameters
+    out["parameters"] = strict_parameters(tool)
     # The Responses API defaults strict to true (Chat Completions to false); say false
     # unless asked, so the same tools behave the same on both.
     out["strict"] = bool(function.strict)
     return out
 
 
-def build_text_format(response_format: dict[str, Any]) -> dict[str, Any]:
-    """Chat Completions' ``response_format`` as the Responses API's ``text.format``.
-
+def build_text_format(spec: OutputSpec) -> dict[str, Any]:
+    """Chat Completions' ``response_format`` as the Responses API's ``text.format``:
     ``{"type": "json_schema", "json_schema": {name, schema, strict}}`` becomes
-    ``{"type": "json_schema", name, schema, strict}``.
-    """
-    kind = response_format.get("type")
-    match kind:
-        case "text" | "json_object":
-            return {"type": kind}
-        case "json_schema":
-            spec = response_format.get("json_schema")
-            if not isinstance(spec, dict) or "name" not in spec or "schema" not in spec:
-                raise ProviderBadRequestError(
-                    "response_format json_schema needs a json_schema object with name and schema"
-                )
-            return {"type": "json_schema", **spec}
-        case _:
-            raise ProviderBadRequestError(f"unsupported response_format type {kind!r}")
+    ``{"type": "json_schema", name, schema, strict}``."""
+    chat = response_format_body(spec)
+    if chat["type"] == "json_schema":
+        return {"type": "json_schema", **chat["json_schema"]}
+    return chat

@@ -166,14 +166,13 @@ class OpenAIResponsesStreamParser:
                 return assembly.reasoning(SUMMARY_SEPARATOR if self._summary_parts > 1 else "")
             case OpenAIResponsesItemEvent():
                 if event.item.type == "function_call":
-                    self._function_call(event)
-                elif event.item.type == "reasoning" and event.type == "response.output_item.done":
+                    return self._function_call(event)
+                if event.item.type == "reasoning" and event.type == "response.output_item.done":
                     keep_reasoning(assembly, event.item)  # whole only once done
                 return []
             case OpenAIResponsesArgumentsDelta():
-                assembly.tool_calls.append(event.output_index, event.delta)
                 self._streamed_arguments.add(event.output_index)
-                return []
+                return assembly.tool_calls.append(event.output_index, event.delta)
             case OpenAIResponsesTerminal():
                 response = event.response
                 if response.usage is not None:
@@ -188,17 +187,19 @@ class OpenAIResponsesStreamParser:
             case _:
                 assert_never(event)
 
-    def _function_call(self, event: OpenAIResponsesItemEvent) -> None:
+    def _function_call(self, event: OpenAIResponsesItemEvent) -> list[StreamChunk]:
         calls, key, item = self._assembly.tool_calls, event.output_index, event.item
+        out: list[StreamChunk] = []
         if key not in calls:
             if not item.name:
                 raise ProviderResponseError(f"function_call item {key} has no name")
-            calls.start(key, name=item.name, id=item.call_id)
+            out += calls.start(key, name=item.name, id=item.call_id)
         # Arguments normally stream as deltas; take the item's own copy only when none did
         # (a call announced whole, or only in output_item.done).
         if item.arguments and key not in self._streamed_arguments:
-            calls.append(key, item.arguments)
+            out += calls.append(key, item.arguments)
             self._streamed_arguments.add(key)
+        return out
 
     def finish(self) -> list[StreamChunk]:
         """End of input: nothing more after a terminal event, else the stream was cut short."""
