@@ -13,6 +13,12 @@ with ``\\n``; a blank line dispatches an event that had data; comments and the `
 name inside the JSON payload); an event cut off by the end of the body is discarded.
 httpx-sse implements the same algorithm over text; this one exists because the per-chunk
 budget (see benchmarks/) does not leave room for decoding text twice.
+
+Both are linear and bounded against a hostile or broken server: only newly arrived bytes are
+scanned for a line end, the start of an unfinished line is kept as a list of pieces joined
+once, and a line or an event over ``max_event_bytes`` raises ``ProviderResponseError`` the
+moment it crosses the limit. The decoders see bytes after content decoding, so a compressed
+body (a gzip bomb) counts at its decompressed size.
 """
 
 from __future__ import annotations
@@ -25,30 +31,82 @@ import httpx
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.base import WireFormat
 
-__all__ = ["NDJSONDecoder", "SSEDecoder", "decoder_for", "iter_payloads"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "NDJSONDecoder",
+    "SSEDecoder",
+    "decoder_for",
+    "iter_payloads",
+]
 
 _BOM = codecs.BOM_UTF8
 
+#: Enough for a streamed base64 image in one event; far below what would stall the loop.
+DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
+
+
+def _too_large(limit: int) -> ProviderResponseError:
+    return ProviderResponseError(
+        f"the stream sent a line or event over {limit} bytes; refused unread "
+        "(raise LLMRing(max_event_bytes=...) if the provider really sends events that large)"
+    )
+
+
+class _PendingLine:
+    """The start of a line whose end has not arrived: pieces kept in a list and joined once,
+    when the line end comes, so a long line costs time linear in its length. Refuses to grow
+    past ``limit`` bytes."""
+
+    __slots__ = ("limit", "pieces", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def hold(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+        if self.size > self.limit:
+            self.clear()  # let the memory go before the error travels up
+            raise _too_large(self.limit)
+
+    def take(self, chunk: bytes) -> bytes:
+        """The held bytes followed by ``chunk``; nothing is held afterwards."""
+        if not self.pieces:
+            return chunk
+        self.pieces.append(chunk)
+        joined = b"".join(self.pieces)
+        self.clear()
+        return joined
+
+    def clear(self) -> None:
+        self.pieces.clear()
+        self.size = 0
+
 
 class SSEDecoder:
-    """Bytes in, the ``data`` of each complete event out."""
+    """Bytes in, the ``data`` of each complete event out; a line or event over
+    ``max_event_bytes`` raises ``ProviderResponseError``."""
 
-    __slots__ = ("_buffer", "_data", "_pending_cr", "_started")
+    __slots__ = ("_data", "_data_size", "_head", "_line", "_pending_cr", "_started")
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._head = b""
+        self._line = _PendingLine(max_event_bytes)
         self._data: list[bytes] = []
+        self._data_size = 0
         self._pending_cr = False
         self._started = False
 
     def feed(self, chunk: bytes) -> list[str]:
         if not self._started:
-            head = self._buffer + chunk
+            head = self._head + chunk
             if len(head) < len(_BOM) and _BOM.startswith(head):
-                self._buffer = head  # too short to tell whether it is a BOM yet
+                self._head = head  # too short to tell whether it is a BOM yet
                 return []
             self._started = True
-            self._buffer = b""
+            self._head = b""
             chunk = head.removeprefix(_BOM)
         if self._pending_cr:
             chunk = b"\r" + chunk
@@ -66,14 +124,24 @@ class SSEDecoder:
         ended by a blank line is incomplete and is discarded, as the spec says."""
         events = self._lines(b"\n") if self._pending_cr else []
         self._pending_cr = False
-        self._buffer = b""
+        self._line.clear()
         self._data.clear()
+        self._data_size = 0
         return events
 
     def _lines(self, chunk: bytes) -> list[str]:
         """Take LF-normalized bytes; return the events the complete lines finish."""
-        lines = (self._buffer + chunk).split(b"\n")
-        self._buffer = lines.pop()
+        if b"\n" not in chunk:  # only the new bytes are scanned for a line end
+            self._line.hold(chunk)
+            return []
+        chunk = self._line.take(chunk)
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        if rest:
+            self._line.hold(rest)
+        limit = self._line.limit
+        if len(chunk) > limit and any(len(line) > limit for line in lines):
+            raise _too_large(limit)  # a comment or field line, never kept, is bounded too
         events: list[str] = []
         data = self._data
         for line in lines:
@@ -81,41 +149,60 @@ class SSEDecoder:
                 if data:
                     events.append(b"\n".join(data).decode("utf-8", "replace"))
                     data.clear()
+                    self._data_size = 0
             elif line.startswith(b"data:"):
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                data.append(value)
+                self._data_size += len(value)
+                if self._data_size > limit:
+                    data.clear()
+                    self._data_size = 0
+                    raise _too_large(limit)
             elif line == b"data":
                 data.append(b"")
         return events
 
 
 class NDJSONDecoder:
-    """Bytes in, complete non-blank lines out, a trailing ``\\r`` stripped."""
+    """Bytes in, complete non-blank lines out, a trailing ``\\r`` stripped; a line over
+    ``max_event_bytes`` raises ``ProviderResponseError``."""
 
-    __slots__ = ("_buffer",)
+    __slots__ = ("_line",)
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._line = _PendingLine(max_event_bytes)
 
     def feed(self, chunk: bytes) -> list[str]:
-        if b"\n" not in chunk:
-            self._buffer += chunk
+        if b"\n" not in chunk:  # only the new bytes are scanned for a line end
+            self._line.hold(chunk)
             return []
-        *lines, rest = (self._buffer + chunk).split(b"\n")
-        self._buffer = rest
+        chunk = self._line.take(chunk)
+        *lines, rest = chunk.split(b"\n")
+        if rest:
+            self._line.hold(rest)
+        if len(chunk) > self._line.limit:  # only then can one of its lines be too long
+            limit = self._line.limit
+            if any(len(line) > limit for line in lines):
+                raise _too_large(limit)
+        # A line of only whitespace (``\r``, spaces) is blank too, and skipped.
         return [
             line.rstrip(b"\r").decode("utf-8", "replace")
             for line in lines
-            if line and line != b"\r"
+            if line and not line.isspace()
         ]
 
     def finish(self) -> list[str]:
         """A last line that had no newline, if any: the parser judges whether it is whole."""
-        rest = self._buffer.strip()
-        self._buffer = b""
+        rest = self._line.take(b"").strip()
         return [rest.decode("utf-8", "replace")] if rest else []
 
 
-def decoder_for(wire: WireFormat, response: httpx.Response) -> SSEDecoder | NDJSONDecoder:
+def decoder_for(
+    wire: WireFormat,
+    response: httpx.Response,
+    *,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+) -> SSEDecoder | NDJSONDecoder:
     """The decoder for ``wire``, after checking the response really is that format.
 
     A body that is not ``text/event-stream`` where SSE was asked for (a proxy's HTML page
@@ -123,13 +210,13 @@ def decoder_for(wire: WireFormat, response: httpx.Response) -> SSEDecoder | NDJS
     """
     if wire == "ndjson":
         # Ollama Cloud sends NDJSON as application/json; any content type is accepted.
-        return NDJSONDecoder()
+        return NDJSONDecoder(max_event_bytes)
     content_type = response.headers.get("content-type", "")
     if "text/event-stream" not in content_type.partition(";")[0]:
         raise ProviderResponseError(
             f"expected a server-sent event stream, got content type {content_type!r}"
         )
-    return SSEDecoder()
+    return SSEDecoder(max_event_bytes)
 
 
 def iter_payloads(response: httpx.Response, wire: WireFormat) -> Iterator[str]:
