@@ -54,8 +54,7 @@ def _too_large(limit: int) -> ProviderResponseError:
 
 class _PendingLine:
     """The start of a line whose end has not arrived: pieces kept in a list and joined once,
-    when the line end comes, so a long line costs time linear in its length. Refuses to grow
-    past ``limit`` bytes."""
+    when the line end comes, so a long line costs time linear in its length."""
 
     __slots__ = ("limit", "pieces", "size")
 
@@ -64,12 +63,14 @@ class _PendingLine:
         self.pieces: list[bytes] = []
         self.size = 0
 
-    def hold(self, piece: bytes) -> None:
+    def hold(self, piece: bytes) -> bool:
+        """Keep ``piece``; False (and nothing kept) once the line would pass the limit."""
         self.pieces.append(piece)
         self.size += len(piece)
         if self.size > self.limit:
-            self.clear()  # let the memory go before the error travels up
-            raise _too_large(self.limit)
+            self.clear()  # let the memory go at once
+            return False
+        return True
 
     def take(self, chunk: bytes) -> bytes:
         """The held bytes followed by ``chunk``; nothing is held afterwards."""
@@ -85,11 +86,24 @@ class _PendingLine:
         self.size = 0
 
 
-class SSEDecoder:
-    """Bytes in, the ``data`` of each complete event out; a line or event over
-    ``max_event_bytes`` raises ``ProviderResponseError``."""
+def _cut_at_long_line(lines: list[bytes], limit: int) -> bool:
+    """Drop the first line over ``limit`` and all after it; True if one was found."""
+    for index, line in enumerate(lines):
+        if len(line) > limit:
+            del lines[index:]
+            return True
+    return False
 
-    __slots__ = ("_data", "_data_size", "_head", "_line", "_pending_cr", "_started")
+
+class SSEDecoder:
+    """Bytes in, the ``data`` of each complete event out.
+
+    A line or an event over ``max_event_bytes`` raises ``ProviderResponseError``. Events that
+    completed earlier in the same read are returned first and the error is raised by the next
+    ``feed`` or ``finish``, so what arrived before the refusal still reaches the parser.
+    """
+
+    __slots__ = ("_data", "_data_size", "_head", "_line", "_pending_cr", "_refused", "_started")
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._head = b""
@@ -97,9 +111,12 @@ class SSEDecoder:
         self._data: list[bytes] = []
         self._data_size = 0
         self._pending_cr = False
+        self._refused = False
         self._started = False
 
     def feed(self, chunk: bytes) -> list[str]:
+        if self._refused:
+            raise _too_large(self._line.limit)
         if not self._started:
             head = self._head + chunk
             if len(head) < len(_BOM) and _BOM.startswith(head):
@@ -122,6 +139,8 @@ class SSEDecoder:
     def finish(self) -> list[str]:
         """A CR held back at the very end still ends its line; then whatever event is not
         ended by a blank line is incomplete and is discarded, as the spec says."""
+        if self._refused:
+            raise _too_large(self._line.limit)
         events = self._lines(b"\n") if self._pending_cr else []
         self._pending_cr = False
         self._line.clear()
@@ -131,17 +150,17 @@ class SSEDecoder:
 
     def _lines(self, chunk: bytes) -> list[str]:
         """Take LF-normalized bytes; return the events the complete lines finish."""
+        line_state = self._line
         if b"\n" not in chunk:  # only the new bytes are scanned for a line end
-            self._line.hold(chunk)
+            if not line_state.hold(chunk):
+                self._refuse()
+                raise _too_large(line_state.limit)
             return []
-        chunk = self._line.take(chunk)
+        chunk = line_state.take(chunk)
         lines = chunk.split(b"\n")
         rest = lines.pop()
-        if rest:
-            self._line.hold(rest)
-        limit = self._line.limit
-        if len(chunk) > limit and any(len(line) > limit for line in lines):
-            raise _too_large(limit)  # a comment or field line, never kept, is bounded too
+        limit = line_state.limit
+        refused = len(chunk) > limit and _cut_at_long_line(lines, limit)
         events: list[str] = []
         data = self._data
         for line in lines:
@@ -153,46 +172,68 @@ class SSEDecoder:
             elif line.startswith(b"data:"):
                 value = line[6:] if line[5:6] == b" " else line[5:]
                 data.append(value)
-                self._data_size += len(value)
-                if self._data_size > limit:
-                    data.clear()
-                    self._data_size = 0
-                    raise _too_large(limit)
+                self._data_size += len(value) + 1  # with the LF that joins it
+                if self._data_size > limit:  # one event of many data lines
+                    refused = True
+                    break
             elif line == b"data":
                 data.append(b"")
+        if refused or (rest and not line_state.hold(rest)):
+            self._refuse()
+            if not events:
+                raise _too_large(limit)
         return events
+
+    def _refuse(self) -> None:
+        self._refused = True
+        self._line.clear()
+        self._data.clear()
+        self._data_size = 0
 
 
 class NDJSONDecoder:
-    """Bytes in, complete non-blank lines out, a trailing ``\\r`` stripped; a line over
-    ``max_event_bytes`` raises ``ProviderResponseError``."""
+    """Bytes in, complete non-blank lines out, a trailing ``\\r`` stripped.
 
-    __slots__ = ("_line",)
+    A line over ``max_event_bytes`` raises ``ProviderResponseError``; lines completed earlier
+    in the same read are returned first, and the next ``feed`` or ``finish`` raises.
+    """
+
+    __slots__ = ("_line", "_refused")
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._line = _PendingLine(max_event_bytes)
+        self._refused = False
 
     def feed(self, chunk: bytes) -> list[str]:
+        line_state = self._line
+        if self._refused:
+            raise _too_large(line_state.limit)
         if b"\n" not in chunk:  # only the new bytes are scanned for a line end
-            self._line.hold(chunk)
+            if not line_state.hold(chunk):
+                self._refused = True
+                raise _too_large(line_state.limit)
             return []
-        chunk = self._line.take(chunk)
+        chunk = line_state.take(chunk)
         *lines, rest = chunk.split(b"\n")
-        if rest:
-            self._line.hold(rest)
-        if len(chunk) > self._line.limit:  # only then can one of its lines be too long
-            limit = self._line.limit
-            if any(len(line) > limit for line in lines):
-                raise _too_large(limit)
-        # A line of only whitespace (``\r``, spaces) is blank too, and skipped.
-        return [
+        # Only a read longer than the limit can hold a line longer than it.
+        refused = len(chunk) > line_state.limit and _cut_at_long_line(lines, line_state.limit)
+        if refused or (rest and not line_state.hold(rest)):
+            self._refused = True
+            line_state.clear()
+        # A line of only whitespace (``\\r``, spaces) is blank too, and skipped.
+        out = [
             line.rstrip(b"\r").decode("utf-8", "replace")
             for line in lines
             if line and not line.isspace()
         ]
+        if self._refused and not out:
+            raise _too_large(line_state.limit)
+        return out
 
     def finish(self) -> list[str]:
         """A last line that had no newline, if any: the parser judges whether it is whole."""
+        if self._refused:
+            raise _too_large(self._line.limit)
         rest = self._line.take(b"").strip()
         return [rest.decode("utf-8", "replace")] if rest else []
 
