@@ -83,6 +83,8 @@ def _scrub(error: BaseException) -> None:
     for name, value in list(vars(error).items()):
         if isinstance(value, str):
             setattr(error, name, redact(value))
+        elif name == "__notes__" and isinstance(value, list):
+            value[:] = [redact(note) if isinstance(note, str) else note for note in value]
 
 
 def _describe(error: BaseException) -> str:
