@@ -127,7 +127,7 @@ async def _body(response: httpx.Response) -> AsyncIterator[AsyncIterator[bytes]]
 
 #: What draining may take once the response is closed: a real connection fails the next
 #: read at once; this only bounds a transport that would keep producing (a mock).
-_DRAIN_CHUNKS = 64
+_DRAIN_CHUNKS = 8
 _DRAIN_SECONDS = 0.25
 
 
