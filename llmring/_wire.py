@@ -103,21 +103,37 @@ class SSEDecoder:
     ``feed`` or ``finish``, so what arrived before the refusal still reaches the parser.
     """
 
-    __slots__ = ("_data", "_data_size", "_head", "_line", "_pending_cr", "_refused", "_started")
+    __slots__ = (
+        "_counted",
+        "_data",
+        "_data_size",
+        "_head",
+        "_held",
+        "_line",
+        "_pending_cr",
+        "_refused",
+        "_room",
+        "_started",
+    )
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._head = b""
         self._line = _PendingLine(max_event_bytes)
+        self._held = self._line.pieces  # the same list, read on the hot path without a hop
         self._data: list[bytes] = []
+        # The event still open after the last read: its size (LFs included), how many of
+        # its data lines that counts, and how much more the next read may bring unchecked.
         self._data_size = 0
+        self._counted = 0
+        self._room = max_event_bytes
         self._pending_cr = False
         self._refused = False
         self._started = False
 
     def feed(self, chunk: bytes) -> list[str]:
-        if self._refused:
-            raise _too_large(self._line.limit)
-        if not self._started:
+        if not self._started:  # also where a refused decoder goes: off the hot path
+            if self._refused:
+                raise _too_large(self._line.limit)
             head = self._head + chunk
             if len(head) < len(_BOM) and _BOM.startswith(head):
                 self._head = head  # too short to tell whether it is a BOM yet
@@ -145,50 +161,77 @@ class SSEDecoder:
         self._pending_cr = False
         self._line.clear()
         self._data.clear()
-        self._data_size = 0
+        self._data_size = self._counted = 0
         return events
 
     def _lines(self, chunk: bytes) -> list[str]:
         """Take LF-normalized bytes; return the events the complete lines finish."""
-        line_state = self._line
-        if b"\n" not in chunk:  # only the new bytes are scanned for a line end
-            if not line_state.hold(chunk):
-                self._refuse()
-                raise _too_large(line_state.limit)
-            return []
-        chunk = line_state.take(chunk)
+        if self._held:  # a line is unfinished: only the new bytes are scanned for its end
+            if b"\n" not in chunk:
+                if not self._line.hold(chunk):
+                    self._refuse()
+                return []
+            chunk = self._line.take(chunk)
         lines = chunk.split(b"\n")
         rest = lines.pop()
-        limit = line_state.limit
-        refused = len(chunk) > limit and _cut_at_long_line(lines, limit)
-        events: list[str] = []
+        # Only a read longer than the room left can hold a line, or finish an event, over the
+        # limit: the loop below stays free of size bookkeeping.
+        refused = len(chunk) > self._room and self._cut_oversized(lines)
         data = self._data
+        events: list[str] = []
         for line in lines:
             if not line:
                 if data:
                     events.append(b"\n".join(data).decode("utf-8", "replace"))
                     data.clear()
-                    self._data_size = 0
             elif line.startswith(b"data:"):
-                value = line[6:] if line[5:6] == b" " else line[5:]
-                data.append(value)
-                self._data_size += len(value) + 1  # with the LF that joins it
-                if self._data_size > limit:  # one event of many data lines
-                    refused = True
-                    break
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
             elif line == b"data":
                 data.append(b"")
-        if refused or (rest and not line_state.hold(rest)):
-            self._refuse()
-            if not events:
-                raise _too_large(limit)
+        if data or rest or refused or self._counted:
+            self._carry(events, rest, refused)
         return events
 
-    def _refuse(self) -> None:
+    def _carry(self, events: list[str], rest: bytes, refused: bool) -> None:
+        """After a read that leaves an event open, a line unfinished, or a refusal: keep count
+        of the open event (each data line counted once), hold the rest, or refuse."""
+        data = self._data
+        if events:  # the open event began in this read
+            self._data_size = self._counted = 0
+        if data:
+            self._data_size += sum(len(value) + 1 for value in data[self._counted :])
+            self._counted = len(data)
+        else:
+            self._data_size = self._counted = 0
+        self._room = self._line.limit - self._data_size
+        if refused or (rest and not self._line.hold(rest)) or self._room < 0:
+            self._refuse(quiet=bool(events))
+
+    def _cut_oversized(self, lines: list[bytes]) -> bool:
+        """Drop the first line over the limit, or the data line that takes its event over
+        it, and everything after; True if there was one."""
+        limit = self._line.limit
+        size = self._data_size
+        for index, line in enumerate(lines):
+            if not line:
+                size = 0
+            elif line.startswith(b"data:"):
+                size += len(line) - (5 if line[5:6] == b" " else 4)  # the value, plus its LF
+            if len(line) > limit or size > limit:
+                del lines[index:]
+                return True
+        return False
+
+    def _refuse(self, *, quiet: bool = False) -> None:
+        """Drop everything held and refuse from now on; raise now unless ``quiet`` (events
+        of this read are still to be returned: the next call raises)."""
         self._refused = True
+        self._started = False
         self._line.clear()
         self._data.clear()
-        self._data_size = 0
+        self._data_size = self._counted = 0
+        if not quiet:
+            raise _too_large(self._line.limit)
 
 
 class NDJSONDecoder:
@@ -213,7 +256,8 @@ class NDJSONDecoder:
                 self._refused = True
                 raise _too_large(line_state.limit)
             return []
-        chunk = line_state.take(chunk)
+        if line_state.pieces:
+            chunk = line_state.take(chunk)
         *lines, rest = chunk.split(b"\n")
         # Only a read longer than the limit can hold a line longer than it.
         refused = len(chunk) > line_state.limit and _cut_at_long_line(lines, line_state.limit)

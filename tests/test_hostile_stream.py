@@ -146,3 +146,13 @@ async def test_an_ollama_stream_with_a_whitespace_line_completes() -> None:
             chunks = [c async for c in ring.chat_stream(request_for(recording))]
     assert "".join(c.delta for c in chunks) == recording.expect["text"]
     assert chunks[-1].finish_reason == recording.expect["finish_reason"]
+
+
+def test_event_sizes_are_counted_across_reads_and_reset_between_events() -> None:
+    decoder = SSEDecoder(20)
+    for _ in range(5):  # many events, each open across two reads, each under the limit
+        assert decoder.feed(b"data: 0123456789\n") == []
+        assert decoder.feed(b"\n") == ["0123456789"]
+    assert decoder.feed(b"data: 0123456789\n") == []
+    with pytest.raises(ProviderResponseError, match="over 20 bytes"):
+        decoder.feed(b"data: 0123456789\n")  # the same event: 22 bytes with its LFs
