@@ -7,12 +7,11 @@ response assembled so far, so nothing received is lost.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator
 
-import anyio
 import httpx
 
+from llmring._body import read_body
 from llmring._redaction import redact_error
 from llmring._transport import map_transport_errors, open_stream, post
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
@@ -51,7 +50,7 @@ async def stream(
             decoder = await _decoder(response, provider, max_event_bytes)
             # One flat loop, no generator per layer: this is the per-chunk hot path.
             with map_transport_errors(provider.name, ref.model):
-                async with _body(response) as body:
+                async with read_body(response) as body:
                     async for data in body:
                         for payload in decoder.feed(data):
                             for chunk in parser.feed(payload):
@@ -105,47 +104,6 @@ async def _decoder(
     except ProviderResponseError as error:
         error.body_excerpt = (await response.aread())[:500].decode("utf-8", "replace")
         raise
-
-
-@asynccontextmanager
-async def _body(response: httpx.Response) -> AsyncIterator[AsyncIterator[bytes]]:
-    """The body's bytes as they arrive; skips httpx's decoder layer when there is no encoding.
-
-    On exit the response is closed and then the byte iterator is run to its end, so every
-    async generator in httpx's and httpcore's chain finishes by itself. Merely closing the
-    outer one would leave the inner ones to the garbage collector, and trio warns about each.
-    """
-    if response.headers.get("content-encoding", "identity") == "identity":
-        body = response.aiter_raw()
-    else:
-        body = response.aiter_bytes()
-    try:
-        yield body
-    finally:
-        await _finish_chain(response, body)
-
-
-#: What draining may take once the response is closed: a real connection fails the next
-#: read at once; this only bounds a transport that would keep producing (a mock).
-_DRAIN_CHUNKS = 8
-_DRAIN_SECONDS = 0.25
-
-
-async def _finish_chain(response: httpx.Response, body: AsyncIterator[bytes]) -> None:
-    with anyio.CancelScope(shield=True, deadline=anyio.current_time() + _DRAIN_SECONDS):
-        await response.aclose()
-        try:
-            for _ in range(_DRAIN_CHUNKS):
-                await anext(body)
-        except StopAsyncIteration:
-            return
-        except Exception:  # the read on the closed connection fails: the chain has unwound
-            return
-    # Still producing or the drain timed out: close what can be closed.
-    aclose = getattr(body, "aclose", None)
-    if aclose is not None:
-        with anyio.CancelScope(shield=True):
-            await aclose()
 
 
 def _complete_error(
