@@ -52,6 +52,10 @@ class LLMRing:
         lockfile_path: str | Path | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
+        if max_event_bytes < 1:
+            raise ValueError(
+                f"max_event_bytes must be a positive number of bytes, not {max_event_bytes}"
+            )
         self._max_event_bytes = max_event_bytes
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(

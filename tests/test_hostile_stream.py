@@ -156,3 +156,11 @@ def test_event_sizes_are_counted_across_reads_and_reset_between_events() -> None
     assert decoder.feed(b"data: 0123456789\n") == []
     with pytest.raises(ProviderResponseError, match="over 20 bytes"):
         decoder.feed(b"data: 0123456789\n")  # the same event: 22 bytes with its LFs
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_max_event_bytes_must_be_positive(limit: int) -> None:
+    with pytest.raises(
+        ValueError, match=f"max_event_bytes must be a positive number of bytes, not {limit}"
+    ):
+        LLMRing(max_event_bytes=limit)
