@@ -8,13 +8,13 @@ response assembled so far, so nothing received is lost.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
-from typing import cast
 
 import httpx
 
+from llmring._body import read_body
+from llmring._redaction import redact_error
 from llmring._transport import map_transport_errors, open_stream, post
-from llmring._wire import NDJSONDecoder, SSEDecoder, decoder_for
+from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError
 from llmring.model_ref import ModelRef
 from llmring.providers.base import Provider
@@ -30,11 +30,12 @@ async def stream(
     ref: ModelRef,
     *,
     http_timeout: float | None = None,
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
 ) -> AsyncGenerator[StreamChunk, None]:
     """Stream ``request`` from ``ref``'s provider, chunk by chunk as they arrive.
 
     ``http_timeout`` (seconds) bounds the connect and each gap between reads; ``None`` leaves the
-    client's own.
+    client's own. A line or event over ``max_event_bytes`` (after content decoding) is refused.
 
     The response is closed when this generator is closed: on ``break`` (at finalization, or
     at once under ``contextlib.aclosing``), on cancellation, and on error; and as soon as the
@@ -48,10 +49,10 @@ async def stream(
         async with open_stream(
             client, call, provider, ref.model, http_timeout=http_timeout
         ) as response:
-            decoder = await _decoder(response, provider)
+            decoder = await _decoder(response, provider, max_event_bytes)
             # One flat loop, no generator per layer: this is the per-chunk hot path.
             with map_transport_errors(provider.name, ref.model):
-                async with aclosing(_body(response)) as body:
+                async with read_body(response) as body:
                     async for data in body:
                         for payload in decoder.feed(data):
                             for chunk in parser.feed(payload):
@@ -93,8 +94,9 @@ async def complete(
 ) -> LLMResponse:
     """Send ``request`` to the non-streaming endpoint and parse the whole answer."""
     call = provider.build_call(request, ref.model, stream=False)
-    body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
+    body = b""
     try:
+        body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
         return provider.parse_response(body, str(ref))
     except ProviderError as exc:
         _complete_error(exc, provider.name, ref.model, None)
@@ -108,31 +110,26 @@ async def complete(
         raise error from exc
 
 
-async def _decoder(response: httpx.Response, provider: Provider) -> SSEDecoder | NDJSONDecoder:
+async def _decoder(
+    response: httpx.Response, provider: Provider, max_event_bytes: int
+) -> SSEDecoder | NDJSONDecoder:
     """The body's decoder; a body of the wrong kind is refused showing what it said."""
     try:
-        return decoder_for(provider.stream_format, response)
+        return decoder_for(provider.stream_format, response, max_event_bytes=max_event_bytes)
     except ProviderResponseError as error:
         error.body_excerpt = (await response.aread())[:500].decode("utf-8", "replace")
         raise
 
 
-def _body(response: httpx.Response) -> AsyncGenerator[bytes, None]:
-    """The body's bytes as they arrive; skips httpx's decoder layer when there is no encoding."""
-    if response.headers.get("content-encoding", "identity") == "identity":
-        body = response.aiter_raw()
-    else:
-        body = response.aiter_bytes()
-    return cast("AsyncGenerator[bytes, None]", body)  # httpx types them as AsyncIterator
-
-
 def _complete_error(
     error: ProviderError, provider: str, model: str, partial: LLMResponse | None
 ) -> None:
-    """Fill in what a pure parser could not know: who failed, and what had arrived."""
+    """Fill in what a pure parser could not know: who failed, and what had arrived; then
+    scrub every configured key from it (the one place errors leave the engine through)."""
     if error.provider is None:
         error.provider = provider
     if error.model is None:
         error.model = model
     if error.partial is None:
         error.partial = partial
+    redact_error(error)

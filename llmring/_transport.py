@@ -9,6 +9,7 @@ never put into a message: they hold the keys.
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -77,14 +78,20 @@ async def open_stream(
 ) -> AsyncIterator[httpx.Response]:
     """Send ``call`` and hold the streaming response open; it is closed on exit, always.
 
-    A non-2xx answer is read whole and raised as its typed error before anything is yielded.
+    A non-2xx answer is read whole and raised as its typed error before anything is yielded;
+    redirects are not followed, so a 3xx is an error too. If its body then stalls or breaks,
+    the status's error is raised all the same, with the transport failure as its cause.
     """
     with map_transport_errors(provider.name, model):
         response = await client.send(_request(client, call, http_timeout), stream=True)
     try:
-        if response.is_error:
-            with map_transport_errors(provider.name, model):
-                body = await response.aread()
+        if not response.is_success:
+            try:
+                with map_transport_errors(provider.name, model):
+                    body = await response.aread()
+            except ProviderError as unread:
+                note = f"the error body could not be read: {unread.message}"
+                raise error_from_response(provider, model, response, b"", note=note) from unread
             raise error_from_response(provider, model, response, body)
         yield response
     finally:
@@ -106,16 +113,31 @@ async def post(
 
 
 def error_from_response(
-    provider: Provider, model: str, response: httpx.Response, body: bytes
+    provider: Provider,
+    model: str,
+    response: httpx.Response,
+    body: bytes,
+    *,
+    note: str | None = None,
 ) -> ProviderError:
-    """The typed error for a non-2xx response, with the provider's own message."""
+    """The typed error for a non-2xx response, with the provider's own message.
+
+    ``note`` stands in for the description of a body that could not be read.
+    """
     try:
         info = provider.error_info(body)
     except Exception:  # error_info must not raise; a broken one must not hide the status
         info = ErrorInfo()
     status = response.status_code
     cls = info.error_class or error_class_for_status(status)
-    message = info.message or describe_body(body, response.headers.get("content-type", ""))
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        where = f"redirected to {location}" if location else "redirected, with no Location"
+        message = f"{where} (llmring does not follow redirects: check the base URL)"
+    else:
+        message = (
+            info.message or note or describe_body(body, response.headers.get("content-type", ""))
+        )
     if info.error_type:
         message = f"{message} [{info.error_type}]"
     common = {
@@ -152,22 +174,37 @@ def describe_body(body: bytes, content_type: str) -> str:
     return _SPACES.sub(" ", body[:300].decode("utf-8", "replace")).strip()
 
 
+#: A wait longer than this is no advice anyone would follow: the header is treated as absent.
+MAX_RETRY_AFTER = 86400.0
+
+
 def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or an HTTP date)."""
+    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or an HTTP date).
+
+    A value that is not finite or exceeds a day (``nan``, ``inf``, ``1e400``, a date years
+    away) is treated as absent; a negative value or a past date means "now", 0.
+    """
     if (millis := headers.get("retry-after-ms")) is not None:
         try:
-            return max(float(millis) / 1000, 0.0)
+            if (wait := _sane_wait(float(millis) / 1000)) is not None:
+                return wait
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
-        return max(float(value), 0.0)
+        return _sane_wait(float(value))
     except ValueError:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+    return _sane_wait(when.timestamp() - time.time())
+
+
+def _sane_wait(seconds: float) -> float | None:
+    if not math.isfinite(seconds) or seconds > MAX_RETRY_AFTER:
+        return None
+    return max(seconds, 0.0)

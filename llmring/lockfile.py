@@ -27,7 +27,7 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.items import AoT, Array, Comment, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
-from llmring._lockfile_io import atomic_write, exclusive_lock, read_text
+from llmring._lockfile_io import atomic_write, check_size, exclusive_lock, read_text
 from llmring._lockfile_schema import (
     DEFAULT_PROFILE,
     Binding,
@@ -241,6 +241,7 @@ def model_refs(models: ModelsArg) -> list[ModelRef]:
 
 
 def _parse_toml(text: str, label: str) -> TOMLDocument:
+    check_size(len(text), label)  # characters: never more than the bytes they came from
     try:
         return tomlkit.parse(text)
     except ParseError as exc:

@@ -253,12 +253,14 @@ class Resolver:
     def _lookup(self, entry: _Entry, name: str, profile: str) -> Binding:
         lockfile = entry.lockfile
         self._require_profile(lockfile, profile)
-        binding = lockfile.effective_bindings(profile).get(name)
+        # One alias looked up directly, not a merged copy of every binding per call: that
+        # made resolving each alias of a large lockfile quadratic.
+        binding = _effective_binding(lockfile, name, profile)
         if binding is None:
             package, sep, alias = name.partition(":")
             if sep and package in lockfile.extends:
                 extension = self._extensions(entry)[package]
-                binding = extension.effective_bindings(profile).get(alias)
+                binding = _effective_binding(extension, alias, profile)
         if binding is None:
             if sep and package not in lockfile.extends and closest_provider(package):
                 canonical_name(package)  # a misspelled provider: raises, naming the closest
@@ -278,6 +280,12 @@ class Resolver:
                 merged[f"{package}:{alias}"] = binding
         merged.update(entry.lockfile.effective_bindings(profile))
         return dict(sorted(merged.items()))
+
+
+def _effective_binding(lockfile: Lockfile, alias: str, profile: str) -> Binding | None:
+    """``lockfile.effective_bindings(profile).get(alias)`` without building the mapping."""
+    binding = lockfile.get_binding(alias, profile)
+    return binding if binding is not None else lockfile.get_binding(alias, DEFAULT_PROFILE)
 
 
 def _existing(path: Path, source: str) -> Path:

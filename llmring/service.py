@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from llmring import _engine
+from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.fallback import first_response, first_stream
 from llmring.model_ref import ModelRef
 from llmring.providers import canonical_name, create_provider, provider_names
@@ -35,7 +36,9 @@ class LLMRing:
     ``timeout`` bounds connecting and every wait for the next bytes (not the whole answer, so
     long streams are fine). Keys and base URLs come from ``api_keys`` / ``base_urls`` (keyed
     by provider name) or else the environment. ``http_client`` lets the caller share a client;
-    it is then the caller's to close and its own timeout applies.
+    it is then the caller's to close and its own timeout applies. ``max_event_bytes`` bounds
+    one line or event of a stream (after decompression); a bigger one raises
+    ``ProviderResponseError`` at once instead of buffering without end.
 
     Use as ``async with LLMRing() as ring:``, or call ``await ring.close()``.
     """
@@ -48,7 +51,13 @@ class LLMRing:
         api_keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         lockfile_path: str | Path | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
+        if max_event_bytes < 1:
+            raise ValueError(
+                f"max_event_bytes must be a positive number of bytes, not {max_event_bytes}"
+            )
+        self._max_event_bytes = max_event_bytes
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), limits=_POOL
@@ -113,6 +122,7 @@ class LLMRing:
                 request,
                 ref,
                 http_timeout=request.timeout,
+                max_event_bytes=self._max_event_bytes,
             )
 
         # Nothing to fall back to, no structured output: no extra layer on the hot path.

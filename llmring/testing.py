@@ -134,7 +134,8 @@ def split_events(body: bytes) -> list[bytes]:
 class ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
     """Serves byte chunks, optionally paced, optionally hanging after ``hang_after`` chunks.
 
-    ``closed`` turns true when httpx closes the stream, i.e. when the response is closed.
+    ``closed`` turns true when httpx closes the stream, i.e. when the response is closed; like
+    a closed connection, it then serves nothing more.
     """
 
     def __init__(
@@ -148,13 +149,15 @@ class ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for index, chunk in enumerate(self.chunks):
+            if self.closed:
+                return
             if index == self.hang_after:
                 await anyio.sleep_forever()
             if self.pace and index:
                 await anyio.sleep(self.pace)
             self.served += 1
             yield chunk
-        if self.hang_after is not None and self.hang_after >= len(self.chunks):
+        if not self.closed and self.hang_after is not None and self.hang_after >= len(self.chunks):
             await anyio.sleep_forever()
 
     def __iter__(self) -> Iterator[bytes]:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import SecretStr
 
+from llmring._redaction import register_secret
 from llmring.exceptions import ProviderError, ProviderNotFoundError
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 
@@ -82,6 +83,8 @@ class Provider(ABC):
         if api_key is None:
             api_key = next((env[var] for var in self.api_key_env if env.get(var)), None)
         self._api_key = SecretStr(api_key) if api_key else None
+        if api_key:
+            register_secret(api_key)  # scrubbed from every error, whatever a body echoes
         self.base_url = (base_url or env.get(self.base_url_env) or self.default_base_url).rstrip(
             "/"
         )
