@@ -43,6 +43,7 @@ def test_recordings_are_present() -> None:
         "parallel-tool-calls",
         "text",
         "thinking",
+        "thinking-tool-call",
         "tool-call",
         "utf8",
     ]
