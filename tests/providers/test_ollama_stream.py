@@ -42,8 +42,8 @@ def test_recordings_are_present() -> None:
         "max-tokens",
         "parallel-tool-calls",
         "text",
-        "thinking",
         "thinking-tool-call",
+        "thinking",
         "tool-call",
         "utf8",
     ]
