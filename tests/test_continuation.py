@@ -35,7 +35,7 @@ LOOPS = {
         "openai-responses/reasoning-tool-loop.json",
     ),
     "openai": ("openai/tool-call.sse", "openai/tool-loop.json"),
-    "ollama": ("ollama/tool-call.ndjson", "ollama/tool-loop.json"),
+    "ollama": ("ollama/thinking-tool-call.ndjson", "ollama/tool-loop.json"),
 }
 #: The state each provider's turn 1 must hand back (None: the API has none to keep).
 STATEFUL = {"anthropic", "google", "openai-responses"}

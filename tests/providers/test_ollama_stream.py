@@ -52,6 +52,7 @@ def test_recordings_are_present() -> None:
         "structured-cut",
         "structured",
         "text",
+        "thinking-tool-call",
         "thinking",
         "tool-call",
         "utf8",
