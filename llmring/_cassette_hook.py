@@ -21,7 +21,7 @@ class CassetteHook(Protocol):
     """What a cassette offers the ring: a transport that records to or replays from it."""
 
     def wrap(
-        self, transport: httpx.AsyncBaseTransport, secrets: Iterable[str]
+        self, transport: Callable[[], httpx.AsyncBaseTransport], secrets: Iterable[str]
     ) -> httpx.AsyncBaseTransport: ...
 
 
@@ -49,7 +49,8 @@ def wrap_transport(
     transport: Callable[[], httpx.AsyncBaseTransport], secrets: Iterable[str] = ()
 ) -> httpx.AsyncBaseTransport | None:
     """None when no cassette is active; else the active cassette's wrapper around the
-    transport ``transport()`` builds. ``secrets`` are the keys the ring was configured with,
-    so the cassette can scrub them wherever they appear."""
+    transport ``transport()`` builds (only once it has something to record: a replay never
+    builds it). ``secrets`` are the keys the ring was configured with, so the cassette can
+    scrub them wherever they appear."""
     hook = active()
-    return None if hook is None else hook.wrap(transport(), secrets)
+    return None if hook is None else hook.wrap(transport, secrets)

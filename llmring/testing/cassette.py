@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self, get_args
@@ -134,9 +134,10 @@ class Cassette:
         self.__exit__(exc_type, exc, tb)
 
     def wrap(
-        self, transport: httpx.AsyncBaseTransport, secrets: Iterable[str] = ()
+        self, transport: Callable[[], httpx.AsyncBaseTransport], secrets: Iterable[str] = ()
     ) -> CassetteTransport:
-        """A transport that answers from this cassette, or records ``transport``'s answers."""
+        """A transport that answers from this cassette, or records the answers of the
+        transport ``transport()`` builds when it first has to."""
         for secret in secrets:
             self.scrubber.learn(secret)
         return CassetteTransport(self, transport)
@@ -239,11 +240,14 @@ class Cassette:
 
 
 class CassetteTransport(httpx.AsyncBaseTransport):
-    """Answers from ``cassette``, or sends through ``inner`` and records the answer."""
+    """Answers from ``cassette``, or sends through the network transport and records."""
 
-    def __init__(self, cassette: Cassette, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, cassette: Cassette, network: Callable[[], httpx.AsyncBaseTransport]) -> None:
         self.cassette = cassette
-        self.inner = inner
+        self._network = network
+        # Built on the first request to record: a TLS context costs milliseconds, and a
+        # replaying test suite creates many rings that never touch the network.
+        self.inner: httpx.AsyncBaseTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         cassette = self.cassette
@@ -263,6 +267,8 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         position = cassette.reserve()
         # Bodies are stored as readable bytes: ask for no compression while recording.
         request.headers["accept-encoding"] = "identity"
+        if self.inner is None:
+            self.inner = self._network()
         sent = time.perf_counter()
         response = await self.inner.handle_async_request(request)
         waited = time.perf_counter() - sent
@@ -279,7 +285,8 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        if self.inner is not None:
+            await self.inner.aclose()
 
 
 def cassette(
