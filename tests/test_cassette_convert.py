@@ -1,0 +1,65 @@
+"""``python -m llmring.testing.convert``: old-style recordings into cassettes, re-runnably."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from llmring.testing import iter_recordings, load_recording
+from llmring.testing.convert import convert_recordings
+from tests.conftest import RECORDINGS, ROOT
+
+
+def test_the_project_recordings_are_cassettes() -> None:
+    """A recording merged in the old format fails here until the converter is run."""
+    sidecars = sorted(str(path.relative_to(ROOT)) for path in RECORDINGS.rglob("*.meta.json"))
+    assert sidecars == [], "run: python -m llmring.testing.convert recordings"
+    for directory in sorted(p for p in RECORDINGS.iterdir() if p.is_dir()):
+        assert (directory / "cassette.json").is_file()
+
+
+def old_style(tmp_path: Path) -> Path:
+    """A provider directory in the old format, rebuilt from two of the project's recordings."""
+    directory = tmp_path / "recordings" / "openai"
+    directory.mkdir(parents=True)
+    for name in ("text.sse", "error-429.json"):
+        recording = load_recording(RECORDINGS / "openai" / name)
+        shutil.copy(recording.path, directory / name)
+        sidecar = {**recording.meta, "status": recording.status, "headers": recording.headers}
+        (directory / f"{recording.scenario}.meta.json").write_text(json.dumps(sidecar), "utf-8")
+    return directory
+
+
+def test_conversion_keeps_every_recording_and_runs_again_harmlessly(tmp_path: Path) -> None:
+    directory = old_style(tmp_path)
+    before = list(iter_recordings(directory))
+
+    assert convert_recordings(tmp_path / "recordings") == [directory]
+    after = list(iter_recordings(directory))
+    index = (directory / "cassette.json").read_bytes()
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "cassette.json",
+        "error-429.json",
+        "text.sse",
+    ]
+    assert after == before
+
+    assert convert_recordings(tmp_path / "recordings") == []  # nothing new: nothing written
+    assert (directory / "cassette.json").read_bytes() == index
+
+    # A recording merged later in the old format joins the cassette on the next run.
+    shutil.copy(RECORDINGS / "openai" / "utf8.sse", directory / "utf8.sse")
+    utf8 = load_recording(RECORDINGS / "openai" / "utf8.sse")
+    (directory / "utf8.meta.json").write_text(json.dumps(utf8.meta), "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "llmring.testing.convert", str(tmp_path / "recordings")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == f"converted {directory / 'cassette.json'}\n"
+    assert [r.scenario for r in iter_recordings(directory)] == ["error-429", "text", "utf8"]
+    assert load_recording(directory / "utf8.sse").expect == utf8.expect
