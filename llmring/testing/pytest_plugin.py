@@ -60,7 +60,7 @@ def default_mode(config: pytest.Config) -> CassetteMode:
 def cassette_path(node: pytest.Item, name: str | None = None) -> Path:
     """``<test file's directory>/cassettes/<module>/<name or test name>``."""
     module = node.path.stem
-    return node.path.parent / "cassettes" / module / _UNSAFE.sub("-", name or node.name)
+    return node.path.parent / "cassettes" / module / _UNSAFE.sub("-", name or node.name).strip("-")
 
 
 @pytest.fixture
