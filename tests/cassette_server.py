@@ -72,13 +72,16 @@ def provider_server(answer: Answer | Reply) -> Iterator[ProviderServer]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            for index, read in enumerate(reply.reads):
-                if index and reply.gap:
-                    time.sleep(reply.gap)
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(read), read))
+            try:
+                for index, read in enumerate(reply.reads):
+                    if index and reply.gap:
+                        time.sleep(reply.gap)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(read), read))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client stopped reading
+                self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:
             pass

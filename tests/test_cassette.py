@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ import anyio
 import pytest
 
 from llmring import LLMRequest, LLMRing, Message
-from llmring.exceptions import CassetteMismatchError
+from llmring.exceptions import CassetteMismatchError, ProviderRateLimitError
 from llmring.testing import cassette
 from llmring.testing.format import INDEX_NAME, read_index
-from tests.cassette_server import Reply, Seen, provider_server
+from tests.cassette_server import Reply, Seen, provider_reply, provider_server
 from tests.conftest import RECORDINGS
 
 pytestmark = pytest.mark.anyio
@@ -201,3 +202,35 @@ def test_importing_llmring_testing_does_not_import_pytest() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout == "False False\n"
+
+
+async def test_an_error_answer_replays_as_the_same_typed_error(tmp_path: Path) -> None:
+    body = (RECORDINGS / "openai" / "error-429.json").read_bytes()
+    reply = Reply([body], "application/json", status=429, headers={"retry-after": "7"})
+    with provider_server(reply) as server:
+        with cassette(tmp_path, mode="once"), pytest.raises(ProviderRateLimitError) as live:
+            await chat(server.url, "hi")
+        url = server.url
+    with cassette(tmp_path, mode="none"), pytest.raises(ProviderRateLimitError) as replayed:
+        await chat(url, "hi")
+    assert (str(replayed.value), replayed.value.retry_after) == (str(live.value), 7.0)
+
+
+async def test_a_stream_left_early_records_what_was_read(tmp_path: Path) -> None:
+    request = ask("hi")
+    with provider_server(provider_reply("openai", reads=4, gap=0.02)) as server:
+        with cassette(tmp_path, mode="once"):
+            ring = LLMRing(api_keys={"openai": KEY}, base_urls={"openai": server.url})
+        async with ring, aclosing(ring.chat_stream(request)) as chunks:
+            first = await anext(chunks)
+        url = server.url
+    index = read_index(tmp_path)
+    assert index is not None
+    [interaction] = index.interactions
+    assert interaction.response.complete is False
+    body = (tmp_path / interaction.response.body_file).read_bytes()
+    assert 0 < len(body) < len(b"".join(provider_reply("openai", reads=4).reads))
+    with cassette(tmp_path, mode="none"):
+        ring = LLMRing(api_keys={"openai": KEY}, base_urls={"openai": url})
+    async with ring, aclosing(ring.chat_stream(request)) as chunks:  # made inside: replays
+        assert await anext(chunks) == first

@@ -41,14 +41,26 @@ class RecordingStream(httpx.AsyncByteStream):
         self.reads: list[tuple[float, int]] = []
         self.complete = False
         self._closed = False
+        self._reading: AsyncIterator[bytes] | None = None
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            if chunk:
-                self.reads.append((round(time.perf_counter() - self._start, 6), len(chunk)))
-                self.body += chunk
-            yield chunk
-        self.complete = True
+    # An iterator object, not an async generator: an application that stops reading early
+    # must leave no half-run generator behind for the event loop to finalize.
+    def __aiter__(self) -> RecordingStream:
+        self._reading = aiter(self._inner)
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._reading is None:
+            self._reading = aiter(self._inner)
+        try:
+            chunk = await anext(self._reading)
+        except StopAsyncIteration:
+            self.complete = True
+            raise
+        if chunk:
+            self.reads.append((round(time.perf_counter() - self._start, 6), len(chunk)))
+            self.body += chunk
+        return chunk
 
     async def aclose(self) -> None:
         if self._closed:
@@ -68,17 +80,26 @@ class CassetteReplayStream(httpx.AsyncByteStream):
         self.times = list(times)
         self.pace = pace
         self.closed = False
+        self._next = 0
+        self._start = 0.0
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        start = anyio.current_time()
-        for index, piece in enumerate(self.pieces):
-            if self.pace == "recorded":
-                delay = start + self.times[index] - anyio.current_time()
-                if delay > 0:
-                    await anyio.sleep(delay)
-            elif self.pace != "instant" and index:
-                await anyio.sleep(self.pace)
-            yield piece
+    def __aiter__(self) -> CassetteReplayStream:  # an iterator object, as RecordingStream
+        self._next = 0
+        self._start = anyio.current_time()
+        return self
+
+    async def __anext__(self) -> bytes:
+        index = self._next
+        if index >= len(self.pieces):
+            raise StopAsyncIteration
+        if self.pace == "recorded":
+            delay = self._start + self.times[index] - anyio.current_time()
+            if delay > 0:
+                await anyio.sleep(delay)
+        elif self.pace != "instant" and index:
+            await anyio.sleep(self.pace)
+        self._next = index + 1
+        return self.pieces[index]
 
     async def aclose(self) -> None:
         self.closed = True
