@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from llmring.testing import iter_recordings, load_recording
+import pytest
+
+from llmring import LLMRequest, LLMRing, Message
+from llmring.testing import cassette, iter_recordings, load_recording
 from llmring.testing.convert import convert_recordings
 from tests.conftest import RECORDINGS, ROOT
 
@@ -63,3 +66,18 @@ def test_conversion_keeps_every_recording_and_runs_again_harmlessly(tmp_path: Pa
     assert result.stdout == f"converted {directory / 'cassette.json'}\n"
     assert [r.scenario for r in iter_recordings(directory)] == ["error-429", "text", "utf8"]
     assert load_recording(directory / "utf8.sse").expect == utf8.expect
+
+
+@pytest.mark.anyio
+async def test_a_project_cassette_replays_through_cassette() -> None:
+    """The project's recordings are cassettes like any other: ``match_on=()`` replays their
+    hand-made (request-less) interactions in order, through the whole stack."""
+    first = next(iter_recordings(RECORDINGS / "openai"))
+    request = LLMRequest(
+        model=f"openai:{first.model}", messages=[Message(role="user", content="hi")]
+    )
+    with cassette(RECORDINGS / "openai", mode="none", match_on=()) as tape:
+        async with LLMRing(api_keys={"openai": "sk-unused-000000"}) as ring:
+            chunks = [chunk async for chunk in ring.chat_stream(request)]
+    assert tape.played == 1
+    assert "".join(chunk.delta for chunk in chunks) == first.expect["text"]

@@ -250,6 +250,7 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         self.inner: httpx.AsyncBaseTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """The recorded answer to ``request``, or the network's, recorded as it is read."""
         cassette = self.cassette
         scrubber = cassette.scrubber
         scrubber.learn_from(request.headers.multi_items(), str(request.url))
@@ -285,6 +286,7 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        """Close the network transport, if one was built."""
         if self.inner is not None:
             await self.inner.aclose()
 

@@ -63,7 +63,11 @@ class RequestMatcher:
         """The position of the first unused interaction answering ``request``."""
         wanted = self.key(request)
         for position, interaction in enumerate(interactions):
-            if position in used or interaction.request is None:
+            if position in used:
+                continue
+            if interaction.request is None:  # a hand-made recording: only match_on=() takes it
+                if not self.match_on:
+                    return position
                 continue
             if self.key(interaction.request) == wanted:
                 return position

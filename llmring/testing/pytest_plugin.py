@@ -33,6 +33,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--llmring-record``."""
     group = parser.getgroup("llmring", "llmring cassettes")
     group.addoption(
         "--llmring-record",
@@ -43,6 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``llmring_cassette`` marker (so ``--strict-markers`` accepts it)."""
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, **options): record/replay this test's LLM calls in a cassette",
