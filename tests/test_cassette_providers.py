@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 PROVIDERS = sorted(STREAM_FILES)
 KEY = "sk-proof-KEY-4242424242"
 #: The pause between the server's reads: long enough to measure, short enough to be cheap.
-GAP = 0.08
+GAP = 0.12
 #: A gap between chunks longer than this is a pause between reads, not one read's events.
 BURST = GAP / 3
 

@@ -73,7 +73,8 @@ class RecordingStream(httpx.AsyncByteStream):
 
 
 class CassetteReplayStream(httpx.AsyncByteStream):
-    """Serves ``pieces``; at ``pace="recorded"`` piece i arrives ``times[i]`` seconds in."""
+    """Serves ``pieces``; at ``pace="recorded"`` piece i follows piece i-1 after the recorded
+    gap ``times[i] - times[i-1]`` (the first after ``times[0]``)."""
 
     def __init__(self, pieces: Sequence[bytes], times: Sequence[float], pace: Pace) -> None:
         self.pieces = list(pieces)
@@ -93,9 +94,13 @@ class CassetteReplayStream(httpx.AsyncByteStream):
         if index >= len(self.pieces):
             raise StopAsyncIteration
         if self.pace == "recorded":
-            delay = self._start + self.times[index] - anyio.current_time()
+            # Each gap is kept (from the previous piece handed out), not each absolute time:
+            # a consumer that was late once does not get the next piece early to catch up.
+            gap = self.times[index] - (self.times[index - 1] if index else 0.0)
+            delay = self._start + gap - anyio.current_time()
             if delay > 0:
                 await anyio.sleep(delay)
+            self._start = anyio.current_time()
         elif self.pace != "instant" and index:
             await anyio.sleep(self.pace)
         self._next = index + 1
