@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from llmring import LLMRequest, LLMRing, Message
 from llmring.testing import cassette, iter_recordings, load_recording
-from llmring.testing.convert import convert_recordings
+from llmring.testing.convert import convert_recordings, main
 from tests.conftest import RECORDINGS, ROOT
 
 
@@ -36,7 +34,9 @@ def old_style(tmp_path: Path) -> Path:
     return directory
 
 
-def test_conversion_keeps_every_recording_and_runs_again_harmlessly(tmp_path: Path) -> None:
+def test_conversion_keeps_every_recording_and_runs_again_harmlessly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     directory = old_style(tmp_path)
     before = list(iter_recordings(directory))
 
@@ -57,13 +57,8 @@ def test_conversion_keeps_every_recording_and_runs_again_harmlessly(tmp_path: Pa
     shutil.copy(RECORDINGS / "openai" / "utf8.sse", directory / "utf8.sse")
     utf8 = load_recording(RECORDINGS / "openai" / "utf8.sse")
     (directory / "utf8.meta.json").write_text(json.dumps(utf8.meta), "utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "llmring.testing.convert", str(tmp_path / "recordings")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout == f"converted {directory / 'cassette.json'}\n"
+    assert main([str(tmp_path / "recordings")]) == 0  # python -m llmring.testing.convert ROOT
+    assert capsys.readouterr().out == f"converted {directory / 'cassette.json'}\n"
     assert [r.scenario for r in iter_recordings(directory)] == ["error-429", "text", "utf8"]
     assert load_recording(directory / "utf8.sse").expect == utf8.expect
 
