@@ -7,7 +7,6 @@ Answer text goes to stdout, flushed chunk by chunk. Everything else (errors, and
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -31,8 +30,10 @@ from llmring._cli_errors import (
     report_error,
 )
 from llmring.exceptions import LLMRingError, ProviderNotFoundError
+from llmring.resolver import Resolver
 from llmring.schemas import ToolCall
-from llmring.testing import Recording, load_recording, replay_transport
+from llmring.testing import Recording, cassette, load_recording, replay_transport
+from llmring.testing.format import read_index
 
 __all__ = ["DEFAULT_MODEL", "ChatOptions", "ChunkPrinter", "run_chat"]
 
@@ -59,16 +60,55 @@ class ChatOptions:
     lockfile: Path | None = None
     replay: Path | None = None
     pace: float | None = None
+    record: Path | None = None
 
 
 def run_chat(options: ChatOptions) -> int:
     """Run one chat; the exit code. Ctrl-C cancels it cleanly and gives 130."""
     try:
         request = _build_request(options)
+        if options.replay is not None and options.replay.is_dir():
+            return _run_cassette(options, _cassette_replay(options, request), options.replay)
         recording = _load_replay(options) if options.replay is not None else None
     except UsageError as error:
         return report_error(error)
+    if options.record is not None:
+        return _run_cassette(options, request, options.record)
     return anyio.run(_until_interrupted, lambda: _chat(options, request, recording))
+
+
+def _cassette_replay(options: ChatOptions, request: LLMRequest) -> LLMRequest:
+    """``request`` aimed at the model a cassette directory (``--replay DIR``) recorded."""
+    assert options.replay is not None
+    try:
+        index = read_index(options.replay)
+    except ValueError as error:
+        raise UsageError(f"cannot read the cassette {options.replay}: {error}") from error
+    if index is None:
+        raise UsageError(f"{options.replay} is not a cassette (it has no cassette.json)")
+    model = options.model or index.meta.get("model")
+    if not isinstance(model, str) or ":" not in model:
+        raise UsageError(f"with --replay {options.replay}, pass --model provider:model")
+    return request.model_copy(update={"model": model})
+
+
+def _run_cassette(options: ChatOptions, request: LLMRequest, path: Path) -> int:
+    """``--record DIR`` (record the call afresh) or ``--replay DIR`` (answer from it, in
+    recorded order whatever the prompt, at the recorded pace unless ``--pace``)."""
+    if options.record is not None:
+        tape = cassette(path, mode="all")
+    else:
+        tape = cassette(path, mode="none", match_on=(), pace=options.pace or "recorded")
+    with tape:
+        code = anyio.run(_until_interrupted, lambda: _chat(options, request, None, tape.mode))
+    if options.record is not None and tape.recorded:
+        # What --replay DIR will ask for: the model itself, not an alias that may change.
+        model = request.model
+        if ":" not in model:
+            model = str(Resolver(lockfile_path=options.lockfile).resolve(model, options.profile)[0])
+        tape.index.meta["model"] = model
+        tape.save_meta()
+    return code
 
 
 # --- set-up ----------------------------------------------------------------------------
@@ -149,11 +189,19 @@ async def _cancel_on_sigint(
             return
 
 
-async def _chat(options: ChatOptions, request: LLMRequest, recording: Recording | None) -> int:
+async def _chat(
+    options: ChatOptions,
+    request: LLMRequest,
+    recording: Recording | None,
+    cassette_mode: str | None = None,
+) -> int:
     printer = ChunkPrinter(json_output=options.json, verbose=options.verbose)
     async with AsyncExitStack() as stack:
         try:
-            if recording is None:
+            if cassette_mode == "none":  # --replay DIR: a stand-in key, the cassette answers
+                provider = request.model.partition(":")[0]
+                ring = LLMRing(lockfile_path=options.lockfile, api_keys={provider: "replay-key"})
+            elif recording is None:
                 ring = LLMRing(lockfile_path=options.lockfile, timeout=options.timeout or 60.0)
             else:
                 request = request.model_copy(update={"model": _replay_model(options, recording)})
@@ -180,12 +228,8 @@ def _replay_model(options: ChatOptions, recording: Recording) -> str:
     """``provider:model`` for a replay: --model if given, else directory and sidecar."""
     if options.model is not None:
         return options.model
-    meta_path = recording.path.with_name(recording.path.stem + ".meta.json")
-    try:
-        model = json.loads(meta_path.read_text("utf-8")).get("model")
-    except (OSError, ValueError):
-        model = None
-    return f"{recording.provider}:{model if isinstance(model, str) and model else 'recorded'}"
+    model = recording.model
+    return f"{recording.provider}:{model or 'recorded'}"
 
 
 def _replay_ring(client: httpx.AsyncClient, model: str, recording: Recording) -> LLMRing:

@@ -50,7 +50,9 @@ stderr.
 examples:
   llmring chat "Why is the sky blue?" --model openai:gpt-4o-mini --verbose
   git diff | llmring chat - --system "Review this diff" --model balanced
-  llmring chat --replay recordings/anthropic/text.sse --verbose"""
+  llmring chat --replay recordings/anthropic/text.sse --verbose
+  llmring chat "Hello" --model openai:gpt-4.1-nano --record tests/cassettes/hello
+  llmring chat --replay tests/cassettes/hello"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -170,11 +172,18 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     chat.add_argument(
         "--replay",
         type=Path,
-        metavar="FILE",
+        metavar="FILE|DIR",
         help=(
-            "answer from a recording (recordings/<provider>/NAME.sse|.ndjson|.json) at its "
-            "recorded pace, offline and without a key; PROMPT is then optional"
+            "answer from a recording (recordings/<provider>/NAME.sse|.ndjson|.json) or a "
+            "cassette directory (see --record) at its recorded pace, offline and without a "
+            "key; PROMPT is then optional"
         ),
+    )
+    chat.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="record the call (live) into the cassette directory DIR, for --replay DIR",
     )
     chat.add_argument(
         "--pace",
@@ -352,6 +361,8 @@ def _describe_provider(row: dict[str, object]) -> str:
 def _chat(args: argparse.Namespace) -> int:
     if args.pace is not None and args.replay is None:
         raise UsageError("--pace only applies with --replay FILE")
+    if args.record is not None and args.replay is not None:
+        raise UsageError("--record and --replay do not go together")
     return run_chat(
         ChatOptions(
             prompt=args.prompt,
@@ -367,5 +378,6 @@ def _chat(args: argparse.Namespace) -> int:
             lockfile=args.file,
             replay=args.replay,
             pace=args.pace,
+            record=args.record,
         )
     )

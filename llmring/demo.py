@@ -47,9 +47,9 @@ def demo_argv(environ: dict[str, str] | None = None, root: Path = _ROOT) -> tupl
             return argv, f"{found} is set: streaming live from {model}"
     for relative in REPLAYS:
         path = root / relative
-        if path.is_file() and path.with_name(path.stem + ".meta.json").is_file():
+        if path.is_file() and (recording := load_recording(path)).model:
             argv = ["chat", "--replay", str(path), "--verbose"]
-            recorded = load_recording(path).pace_ms
+            recorded = recording.pace_ms
             pace = f"at its recorded pace ({recorded:g} ms per event)"
             if recorded / 1000 < MIN_PACE:
                 argv += ["--pace", str(MIN_PACE)]

@@ -18,10 +18,11 @@
     │   ├── ProviderConnectionError         could not connect, or the connection broke
     │   └── ProviderResponseError           an answer llmring cannot use: malformed, cut short,
     │                                       not the content type promised, an in-band error
-    └── LockfileError
-        ├── LockfileNotFoundError
-        ├── LockfileParseError          names the file and the line
-        └── AliasNotFoundError          names the aliases that do exist
+    ├── LockfileError
+    │   ├── LockfileNotFoundError
+    │   ├── LockfileParseError          names the file and the line
+    │   └── AliasNotFoundError          names the aliases that do exist
+    └── CassetteMismatchError          llmring.testing: no recorded answer for a request
 
 Every ``ProviderError`` raised once a stream has started carries ``partial``: the
 ``LLMResponse`` assembled from what arrived before the failure. ``fallback_eligible`` says
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AliasNotFoundError",
     "AllModelsFailedError",
+    "CassetteMismatchError",
     "InvalidModelReferenceError",
     "LLMRingError",
     "LockfileError",
@@ -242,6 +244,12 @@ class AliasNotFoundError(LockfileError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr the message
         return str(self.args[0])
+
+
+class CassetteMismatchError(LLMRingError):
+    """A cassette that may not record (``mode="none"``, or ``"once"`` once it exists) has no
+    unused recorded answer for a request. The message shows the request and the closest
+    recorded one, credentials scrubbed; never retried, never a reason to fall back."""
 
 
 def error_class_for_status(status_code: int) -> type[ProviderError]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from llmring import _engine
+from llmring._cassette_hook import wrap_transport
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.fallback import first_response, first_stream
 from llmring.model_ref import ModelRef
@@ -58,15 +59,22 @@ class LLMRing:
                 f"max_event_bytes must be a positive number of bytes, not {max_event_bytes}"
             )
         self._max_event_bytes = max_event_bytes
+        self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), limits=_POOL
+            timeout=httpx.Timeout(timeout), limits=_POOL, transport=self._cassette_transport()
         )
-        self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._base_urls = {canonical_name(k): v for k, v in (base_urls or {}).items()}
         self._providers: dict[str, Provider] = {}
         self._lockfile_path = lockfile_path
         self._resolver: Resolver | None = None
+
+    def _cassette_transport(self) -> httpx.AsyncBaseTransport | None:
+        """Inside ``llmring.testing.cassette(...)``: the pooled transport wrapped to record to
+        or replay from it. Otherwise None: httpx's own transport (pool limits, proxies)."""
+        return wrap_transport(
+            lambda: httpx.AsyncHTTPTransport(limits=_POOL), self._api_keys.values()
+        )
 
     async def __aenter__(self) -> Self:
         return self

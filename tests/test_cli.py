@@ -28,6 +28,7 @@ from llmring import StreamChunk
 from llmring._cli_chat import ChunkPrinter
 from llmring.cli import main
 from llmring.demo import demo_argv
+from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, ROOT
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -126,7 +127,7 @@ def interrupt(process: subprocess.Popen[bytes], already: bytes) -> tuple[int, fl
 
 
 def meta(path: Path) -> dict[str, Any]:
-    return dict(json.loads(path.with_name(path.stem + ".meta.json").read_text("utf-8")))
+    return load_recording(path).meta
 
 
 # --- a local stand-in for Ollama -------------------------------------------------------
@@ -523,7 +524,7 @@ def test_replay_outside_a_provider_directory_needs_model(tmp_path: Path) -> None
     copy = tmp_path / "captures" / "hello.sse"
     copy.parent.mkdir()
     copy.write_bytes(source.read_bytes())
-    copy.with_name("hello.meta.json").write_bytes(source.with_name("text.meta.json").read_bytes())
+    copy.with_name("hello.meta.json").write_text(json.dumps(meta(source)), "utf-8")
     unknown, named = llmring_at_once(
         ["chat", "--replay", str(copy)],
         ["chat", "--replay", str(copy), "--model", "openai:my-model", "--pace", "0", "-v"],

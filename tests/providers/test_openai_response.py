@@ -18,8 +18,8 @@ COMPLETE = sorted(
     path
     for path in (RECORDINGS / "openai").glob("*.json")
     if not path.name.endswith(".meta.json")
-    and json.loads(path.with_name(path.stem + ".meta.json").read_text("utf-8")).get("mode")
-    == "complete"
+    and path.name != "cassette.json"
+    and load_recording(path).meta.get("mode") == "complete"
 )
 
 

@@ -27,7 +27,7 @@ COMPLETE = [OWN / "complete-text.json", OWN / "complete-tool-call.json"]
 @pytest.mark.parametrize("path", COMPLETE, ids=lambda path: path.stem)
 def test_complete_recording(path: Path) -> None:
     recording = load_recording(path)
-    assert json.loads(path.with_name(path.stem + ".meta.json").read_text())["mode"] == "complete"
+    assert recording.meta["mode"] == "complete"
     assert response_summary(PROVIDER.parse_response(recording.body, "m")) == recording.expect
 
 
