@@ -21,7 +21,7 @@ from llmring.providers.base import Provider
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 
 if TYPE_CHECKING:
-    from llmring.resolver import Resolver
+    from llmring.config.resolver import Resolver
 
 __all__ = ["LLMRing"]
 
@@ -136,7 +136,7 @@ class LLMRing:
     def resolver(self) -> Resolver:
         """The alias resolver over the lockfile (loaded on first use)."""
         if self._resolver is None:
-            from llmring.resolver import Resolver  # lockfile support loads only when used
+            from llmring.config.resolver import Resolver  # lockfile support loads only when used
 
             self._resolver = Resolver(lockfile_path=self._lockfile_path)
         return self._resolver

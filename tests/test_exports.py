@@ -63,7 +63,7 @@ def test_import_is_light() -> None:
     code = (
         "import sys, json, llmring; "
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(("
-        "'llmring.providers.', 'llmring.lockfile', 'llmring.resolver', 'tomlkit', "
+        "'llmring.providers.', 'llmring.config', 'tomlkit', "
         "'respx', 'openai', 'anthropic', 'google', 'ollama', 'hypothesis')))))"
     )
     out = subprocess.run(

@@ -13,14 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmring.exceptions import (
-    AliasNotFoundError,
-    InvalidModelReferenceError,
-    LockfileError,
-    LockfileNotFoundError,
-    LockfileParseError,
-)
-from llmring.lockfile import (
+from llmring.config.lockfile import (
     Binding,
     Lockfile,
     bundled_lockfile_path,
@@ -28,6 +21,13 @@ from llmring.lockfile import (
     init_lockfile,
     load_extension,
     starter_text,
+)
+from llmring.exceptions import (
+    AliasNotFoundError,
+    InvalidModelReferenceError,
+    LockfileError,
+    LockfileNotFoundError,
+    LockfileParseError,
 )
 from llmring.model_ref import ModelRef
 from tests.conftest import ROOT
@@ -394,7 +394,7 @@ def test_edit_lockfile_needs_the_file_unless_asked_to_create_it(tmp_path: Path) 
 
 BIND_MANY = """
 import sys
-from llmring.lockfile import edit_lockfile
+from llmring.config.lockfile import edit_lockfile
 path, prefix = sys.argv[1], sys.argv[2]
 for i in range(15):
     edit_lockfile(path, lambda lf: lf.set_binding(f"{prefix}{i}", "openai:gpt-4o-mini"))

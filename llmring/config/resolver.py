@@ -44,12 +44,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmring.exceptions import (
-    AliasNotFoundError,
-    LockfileError,
-    LockfileNotFoundError,
-)
-from llmring.lockfile import (
+from llmring.config.lockfile import (
     DEFAULT_PROFILE,
     LOCKFILE_NAME,
     Binding,
@@ -60,6 +55,11 @@ from llmring.lockfile import (
     edit_lockfile,
     init_lockfile,
     model_refs,
+)
+from llmring.exceptions import (
+    AliasNotFoundError,
+    LockfileError,
+    LockfileNotFoundError,
 )
 from llmring.model_ref import ModelRef
 

@@ -1,6 +1,6 @@
 """The lockfile schema: plain TOML data in, validated ``Binding`` and ``Profile`` models out,
 every mistake reported with its line (internal; the public names are re-exported by
-``llmring.lockfile``).
+``llmring.config.lockfile``).
 
 Schema (version 1):
 

@@ -27,8 +27,8 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.items import AoT, Array, Comment, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
-from llmring._lockfile_io import atomic_write, exclusive_lock, read_text
-from llmring._lockfile_schema import (
+from llmring.config._io import atomic_write, exclusive_lock, read_text
+from llmring.config._schema import (
     DEFAULT_PROFILE,
     Binding,
     LockfileData,
