@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from llmring import StreamChunk
-from llmring._cli_chat import ChunkPrinter
 from llmring.cli import main
+from llmring.cli.chat import ChunkPrinter
 from llmring.demo import demo_argv
 from tests.conftest import RECORDINGS, ROOT
 

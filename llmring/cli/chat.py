@@ -24,7 +24,7 @@ from anyio.abc import TaskStatus
 from pydantic import ValidationError
 
 from llmring import LLMRequest, LLMResponse, LLMRing, Message, StreamChunk, Usage
-from llmring._cli_errors import (
+from llmring.cli.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from llmring import LLMRing, __version__
-from llmring._cli_chat import DEFAULT_MODEL, ChatOptions, run_chat
-from llmring._cli_errors import (
+from llmring.cli.chat import DEFAULT_MODEL, ChatOptions, run_chat
+from llmring.cli.errors import (
     EXIT_CODES_HELP,
     EXIT_INTERRUPTED,
     EXIT_OK,
