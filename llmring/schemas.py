@@ -27,6 +27,7 @@ __all__ = [
     "Role",
     "StreamChunk",
     "TextPart",
+    "Timing",
     "Tool",
     "ToolCall",
     "ToolChoice",
@@ -174,12 +175,30 @@ class Usage(_Model):
     raw: dict[str, Any] | None = None
 
 
+class Timing(_Model):
+    """How long a call took, in seconds, from three clock reads (start, first chunk, end).
+
+    ``time_to_first_chunk`` is from sending the request to the first chunk that reached the
+    caller (``None`` for ``chat()``, which has no chunks). ``chunks`` counts the chunks
+    yielded, the final one included. ``output_tokens_per_second`` is the completion tokens
+    over the time from the first chunk to the end (over the whole call for ``chat()``);
+    ``None`` without usage.
+    """
+
+    time_to_first_chunk: float | None = None
+    duration: float
+    chunks: int = 0
+    output_tokens_per_second: float | None = None
+
+
 class StreamChunk(_Model):
     """One piece of a streamed response.
 
     Intermediate chunks carry ``delta`` (answer text) and/or ``reasoning`` (thinking text).
     The final chunk, exactly one per stream, carries ``finish_reason``, ``usage`` and the
-    complete ``tool_calls``. ``model`` is on every chunk.
+    complete ``tool_calls``, and what observes the call: ``response_id`` (the provider's id
+    of the response), ``served_model`` (the model the provider says served, e.g.
+    ``gpt-4o-2024-08-06``) and ``timing``. ``model`` is on every chunk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -192,6 +211,9 @@ class StreamChunk(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    response_id: str | None = None
+    served_model: str | None = None
+    timing: Timing | None = None
 
     @property
     def is_final(self) -> bool:
@@ -199,7 +221,10 @@ class StreamChunk(_Model):
 
 
 class LLMResponse(_Model):
-    """A complete response; also the ``partial`` snapshot attached to a mid-stream error."""
+    """A complete response; also the ``partial`` snapshot attached to a mid-stream error.
+
+    ``response_id``, ``served_model`` and ``timing`` are as on the final ``StreamChunk``.
+    """
 
     content: str = ""
     model: str
@@ -209,6 +234,9 @@ class LLMResponse(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    response_id: str | None = None
+    served_model: str | None = None
+    timing: Timing | None = None
 
     @property
     def total_tokens(self) -> int | None:

@@ -547,6 +547,8 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     response = json.loads(result.stdout)
     assert response["usage"].pop("raw")["total_tokens"] == expect["usage"]["total_tokens"]
+    timing = response["timing"]
+    assert timing is None or timing["chunks"] == 10  # 9 words and the final chunk
     assert response == {
         "content": expect["text"],
         "model": "openai:gpt-4o-mini",
@@ -556,6 +558,9 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
         "raw_finish_reason": expect["raw_finish_reason"],
         "usage": {**expect["usage"], "cache_write_tokens": None},
         "tool_calls": None,
+        "response_id": "chatcmpl-Bx7TqL2mN9vK4pR1sW8yZ3aD6fG0h",
+        "served_model": "gpt-4o-mini-2024-07-18",
+        "timing": timing,
     }
 
 

@@ -154,10 +154,11 @@ DEV_CHATBOT = '[[profiles.dev.bindings]]\nalias = "chatbot"\nmodels = ["ollama:l
         ),
         pytest.param(
             '[[profiles.default.bindings]]\nalias = "a"\nmodels = [\n  "openai:gpt-4o",\n'
-            '  "mistral:large",\n]\n',
+            '  "acme:large",\n]\n',
             5,
-            "alias 'a': 'mistral:large': unknown provider 'mistral' (known: anthropic, google, "
-            "ollama, openai, openai-responses, gemini); expected 'provider:model', "
+            "alias 'a': 'acme:large': unknown provider 'acme' (known: anthropic, deepseek, "
+            "fireworks, google, groq, llamacpp, lmstudio, mistral, ollama, openai, "
+            "openai-responses, openrouter, together, vllm, xai, gemini); expected 'provider:model', "
             "e.g. 'openai:gpt-4o-mini' or 'ollama:llama3.2'",
             id="unknown-provider-in-multiline-array",
         ),

@@ -277,6 +277,9 @@ class ChunkPrinter:
             raw_finish_reason=final.raw_finish_reason if final else None,
             usage=final.usage if final else None,
             tool_calls=final.tool_calls if final else None,
+            response_id=final.response_id if final else None,
+            served_model=final.served_model if final else None,
+            timing=final.timing if final else None,
         )
 
     def end_text(self) -> None:

@@ -124,6 +124,8 @@ class StreamAssembly:
         "finished",
         "model",
         "raw_finish_reason",
+        "response_id",
+        "served_model",
         "tool_calls",
         "usage",
     )
@@ -138,6 +140,16 @@ class StreamAssembly:
         self.raw_finish_reason: str | None = None
         self.finish_reason: FinishReason | None = None
         self.finished = False
+        #: The provider's id of the response and the model it says served, when it says.
+        self.response_id: str | None = None
+        self.served_model: str | None = None
+
+    def identify(self, response_id: str | None, served_model: str | None) -> None:
+        """Record the response's id and served model; the first value of each stays."""
+        if self.response_id is None:
+            self.response_id = response_id
+        if self.served_model is None:
+            self.served_model = served_model
 
     def text(self, delta: str) -> list[StreamChunk]:
         if not delta:
@@ -183,6 +195,8 @@ class StreamAssembly:
                 raw_finish_reason=raw_finish_reason,
                 usage=self.usage,
                 tool_calls=self.tool_calls.calls() or None,
+                response_id=self.response_id,
+                served_model=self.served_model,
             )
         ]
 
@@ -197,6 +211,8 @@ class StreamAssembly:
             raw_finish_reason=self.raw_finish_reason,
             usage=self.usage,
             tool_calls=self.tool_calls.calls() or None,
+            response_id=self.response_id,
+            served_model=self.served_model,
         )
 
 

@@ -35,6 +35,7 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         assert chunk.finish_reason is None
         assert chunk.usage is None
         assert chunk.tool_calls is None
+        assert chunk.response_id is None and chunk.served_model is None
         # no empty chunks: every intermediate chunk carries something
         assert chunk.delta or chunk.reasoning or chunk.refusal
     for call in final.tool_calls or []:
@@ -48,6 +49,8 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         raw_finish_reason=final.raw_finish_reason,
         usage=final.usage,
         tool_calls=final.tool_calls,
+        response_id=final.response_id,
+        served_model=final.served_model,
     )
     # the snapshot agrees with what was streamed
     assert parser.snapshot() == assembled

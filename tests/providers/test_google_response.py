@@ -74,6 +74,8 @@ def test_complete_tool_call_whole() -> None:
             reasoning_tokens=54,
             raw=json.loads(body)["usageMetadata"],
         ),
+        response_id="U2BfaNqYDM-Q_uMP1Y2zuQ4",
+        served_model="gemini-2.5-flash",
     )
 
 
