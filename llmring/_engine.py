@@ -2,7 +2,8 @@
 
 Every provider goes through ``stream`` and ``complete``; providers only build the call and
 parse what comes back. Any error raised once a stream is under way carries ``partial``, the
-response assembled so far, so nothing received is lost.
+response assembled so far, so nothing received is lost. Each call is watched
+(``_observe.CallWatch``): three clock reads per stream, and the final chunk gets its ``timing``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import cast
 
 import httpx
 
+from llmring._observe import SILENT, CallWatch, Observer
 from llmring._transport import map_transport_errors, open_stream, post
 from llmring._wire import NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError
 from llmring.model_ref import ModelRef
-from llmring.providers.base import Provider
+from llmring.providers.base import Provider, StreamParser
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 
 __all__ = ["complete", "stream"]
@@ -30,11 +32,12 @@ async def stream(
     ref: ModelRef,
     *,
     http_timeout: float | None = None,
+    observer: Observer = SILENT,
 ) -> AsyncGenerator[StreamChunk, None]:
     """Stream ``request`` from ``ref``'s provider, chunk by chunk as they arrive.
 
     ``http_timeout`` (seconds) bounds the connect and each gap between reads; ``None`` leaves the
-    client's own.
+    client's own. ``observer`` hears of the start, the first chunk and the end.
 
     The response is closed when this generator is closed: on ``break`` (at finalization, or
     at once under ``contextlib.aclosing``), on cancellation, and on error.
@@ -42,30 +45,53 @@ async def stream(
     label = str(ref)
     call = provider.build_call(request, ref.model, stream=True)
     parser = provider.stream_parser(label)
+    watch = observer.start(provider.name, ref.model, call.url, stream=True, request=request)
+    count = 0
     try:
         async with open_stream(
             client, call, provider, ref.model, http_timeout=http_timeout
         ) as response:
             decoder = await _decoder(response, provider)
-            # One flat loop, no generator per layer: this is the per-chunk hot path.
+            # One flat loop, no generator per layer: this is the per-chunk hot path. The
+            # watch is told only of the first chunk and the final one (no clock per chunk).
             with map_transport_errors(provider.name, ref.model):
                 async with aclosing(_body(response)) as body:
                     async for data in body:
                         for payload in decoder.feed(data):
                             for chunk in parser.feed(payload):
+                                count += 1
+                                if count == 1 or chunk.finish_reason is not None:
+                                    chunk = _watched(watch, chunk, count, parser)
                                 yield chunk
             for payload in decoder.finish():
                 for chunk in parser.feed(payload):
-                    yield chunk
+                    count += 1
+                    yield _watched(watch, chunk, count, parser)
             for chunk in parser.finish():
-                yield chunk
+                count += 1
+                yield _watched(watch, chunk, count, parser)
     except ProviderError as exc:
         _complete_error(exc, provider.name, ref.model, parser.snapshot())
+        watch.failed(exc)
         raise
     except ValueError as exc:  # a parser tripped on a shape its wire models did not expect
         error = ProviderResponseError(f"could not parse the stream: {exc}")
         _complete_error(error, provider.name, ref.model, parser.snapshot())
+        watch.failed(error)
         raise error from exc
+    except BaseException as exc:  # the caller stopped reading: break, cancellation, Ctrl-C
+        watch.failed(exc, cancelled=True)
+        raise
+
+
+def _watched(watch: CallWatch, chunk: StreamChunk, count: int, parser: StreamParser) -> StreamChunk:
+    """Tell ``watch`` of the first chunk and of the final one, which gets its ``timing``."""
+    if count == 1 and watch.first is None:
+        watch.first_chunk()
+    if chunk.finish_reason is None:
+        return chunk
+    watch.log_answer(parser.snapshot)
+    return watch.final_chunk(chunk, count)
 
 
 async def complete(
@@ -75,22 +101,30 @@ async def complete(
     ref: ModelRef,
     *,
     http_timeout: float | None = None,
+    observer: Observer = SILENT,
 ) -> LLMResponse:
     """Send ``request`` to the non-streaming endpoint and parse the whole answer."""
     call = provider.build_call(request, ref.model, stream=False)
-    body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
+    watch = observer.start(provider.name, ref.model, call.url, stream=False, request=request)
     try:
-        return provider.parse_response(body, str(ref))
-    except ProviderError as exc:
-        _complete_error(exc, provider.name, ref.model, None)
+        body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
+        try:
+            response = provider.parse_response(body, str(ref))
+        except ProviderError as exc:
+            _complete_error(exc, provider.name, ref.model, None)
+            raise
+        except ValueError as exc:
+            error = ProviderResponseError(
+                f"could not parse the response: {exc}",
+                body_excerpt=body[:500].decode("utf-8", "replace"),
+            )
+            _complete_error(error, provider.name, ref.model, None)
+            raise error from exc
+    except BaseException as exc:
+        watch.failed(exc, cancelled=not isinstance(exc, Exception))
         raise
-    except ValueError as exc:
-        error = ProviderResponseError(
-            f"could not parse the response: {exc}",
-            body_excerpt=body[:500].decode("utf-8", "replace"),
-        )
-        _complete_error(error, provider.name, ref.model, None)
-        raise error from exc
+    watch.log_answer(lambda: response)
+    return watch.response(response)
 
 
 async def _decoder(response: httpx.Response, provider: Provider) -> SSEDecoder | NDJSONDecoder:

@@ -16,7 +16,10 @@ from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
+from llmring._version import USER_AGENT
 from llmring.exceptions import (
+    ModelNotFoundError,
+    ProviderConfigurationError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
@@ -61,7 +64,7 @@ def _request(client: httpx.AsyncClient, call: HTTPCall, timeout: float | None) -
         "POST",
         call.url,
         json=call.body,
-        headers=call.headers,
+        headers={"User-Agent": USER_AGENT, **call.headers},
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
     )
 
@@ -118,6 +121,13 @@ def error_from_response(
     message = info.message or describe_body(body, response.headers.get("content-type", ""))
     if info.error_type:
         message = f"{message} [{info.error_type}]"
+    if cls is ModelNotFoundError and not _names_a_model(info, body):
+        cls = ProviderConfigurationError
+        message = (
+            f"{response.request.url.copy_with(query=None)} answered 404, and not with "
+            f"{provider.name}'s model-not-found error: is the base URL right "
+            f"({provider.base_url_env}={provider.base_url})? The server said: {message}"
+        )
     common = {
         "provider": provider.name,
         "model": model,
@@ -136,6 +146,19 @@ def error_from_response(
             **common,
         )
     return cls(message, **common)  # type: ignore[arg-type]
+
+
+def _names_a_model(info: ErrorInfo, body: bytes) -> bool:
+    """Whether a 404 is the provider saying the model is unknown, rather than a path nobody
+    serves. Providers and compatible servers word it differently, but all in JSON that names
+    the model ("The model `x` does not exist", "model 'x' not found", "models/x is not found");
+    a wrong URL gets an HTML page, a bare "404 page not found", ``{"detail": "Not Found"}`` or
+    OpenAI's "Invalid URL (POST /chat/completions)"."""
+    if info.error_class is ModelNotFoundError:
+        return True
+    if info.message is not None:
+        return "model" in info.message.lower()
+    return body.lstrip()[:1] == b"{" and b"model" in body.lower()
 
 
 def describe_body(body: bytes, content_type: str) -> str:

@@ -27,8 +27,8 @@ from llmring.schemas import FinishReason, Timing, Usage
 __all__ = [
     "Event",
     "EventHook",
-    "FirstChunk",
     "Fallback",
+    "FirstChunk",
     "RequestFailed",
     "RequestFinished",
     "RequestStarted",
@@ -111,7 +111,5 @@ class RequestFailed:
     duration: float
 
 
-Event: TypeAlias = (
-    RequestStarted | FirstChunk | Retry | Fallback | RequestFinished | RequestFailed
-)
+Event: TypeAlias = RequestStarted | FirstChunk | Retry | Fallback | RequestFinished | RequestFailed
 EventHook: TypeAlias = Callable[[Event], None]

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from llmring import _engine
+from llmring._observe import Observer
+from llmring.events import EventHook
 from llmring.fallback import first_response, first_stream
 from llmring.model_ref import ModelRef
-from llmring.providers import canonical_name, create_provider, provider_names
+from llmring.providers import canonical_name, create_provider, provider_names, register_provider
 from llmring.providers.base import Provider
+from llmring.providers.presets import ProviderSettings
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 
 if TYPE_CHECKING:
@@ -36,6 +39,12 @@ class LLMRing:
     by provider name) or else the environment. ``http_client`` lets the caller share a client;
     it is then the caller's to close and its own timeout applies.
 
+    ``providers`` declares named OpenAI-compatible (or Anthropic-compatible, Ollama) servers:
+    ``{"mybox": {"kind": "openai", "base_url": "http://gpu1:8000/v1", "api_key_env":
+    "MYBOX_KEY"}}`` (a ``ProviderSettings`` or its fields), usable as ``mybox:<model>``.
+    ``on_event`` receives a typed event (``llmring.events``) as each call starts, gets its
+    first chunk, retries, falls back, finishes or fails.
+
     Use as ``async with LLMRing() as ring:``, or call ``await ring.close()``.
     """
 
@@ -47,11 +56,16 @@ class LLMRing:
         api_keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         lockfile_path: str | Path | None = None,
+        providers: Mapping[str, ProviderSettings | Mapping[str, object]] | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), limits=_POOL
         )
+        for name, settings in (providers or {}).items():
+            register_provider(name, ProviderSettings.model_validate(settings))
+        self._observer = Observer(on_event)
         self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._base_urls = {canonical_name(k): v for k, v in (base_urls or {}).items()}
         self._providers: dict[str, Provider] = {}
@@ -86,9 +100,11 @@ class LLMRing:
                 request,
                 ref,
                 http_timeout=request.timeout,
+                observer=self._observer,
             )
 
-        return await first_response(request.model, self.resolve(request.model, profile), send)
+        refs = self.resolve(request.model, profile)
+        return await first_response(request.model, refs, send, on_fallback=self._observer.fallback)
 
     def chat_stream(
         self, request: LLMRequest, profile: str | None = None
@@ -109,11 +125,12 @@ class LLMRing:
                 request,
                 ref,
                 http_timeout=request.timeout,
+                observer=self._observer,
             )
 
         if len(refs) == 1:  # nothing to fall back to: no extra layer on the hot path
             return start(refs[0])
-        return first_stream(request.model, refs, start)
+        return first_stream(request.model, refs, start, on_fallback=self._observer.fallback)
 
     # --- providers ---------------------------------------------------------------------
 
@@ -145,6 +162,10 @@ class LLMRing:
         """The models to try for ``model``, in order: itself if ``provider:model``, else the
         alias's bindings in ``profile``."""
         direct = ModelRef.direct(model)  # no lockfile is read for provider:model
+        if direct is None and ":" in model:
+            # Perhaps a provider the lockfile declares: reading it registers its providers.
+            self.resolver.lockfile()
+            direct = ModelRef.direct(model)
         return [direct] if direct is not None else self.resolver.resolve(model, profile)
 
     def resolve_alias(self, alias: str, profile: str | None = None) -> str:

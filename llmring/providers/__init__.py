@@ -97,9 +97,7 @@ def provider_class(name: str) -> type[Provider]:
         target = _CLASSES[name] = provider_class_for(name, target)
     elif isinstance(target, str):
         module_name, _, class_name = target.partition(":")
-        target = _CLASSES[name] = getattr(
-            importlib.import_module(module_name), class_name
-        )
+        target = _CLASSES[name] = getattr(importlib.import_module(module_name), class_name)
     return target
 
 

@@ -76,7 +76,7 @@ _KIND_CLASSES: dict[ProviderKind, type[Provider]] = {
 
 
 def provider_class_for(name: str, settings: ProviderSettings) -> type[Provider]:
-    """A ``Provider`` class named ``name`` that speaks ``settings.kind`` at ``settings.base_url``."""
+    """A ``Provider`` class named ``name``: ``settings.kind`` at ``settings.base_url``."""
     prefix = env_prefix(name)
     key_env = settings.api_key_env
     namespace: dict[str, Any] = {

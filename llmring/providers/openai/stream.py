@@ -128,9 +128,10 @@ class OpenAIStreamParser:
             )
         if assembly.response_id is None:
             assembly.identify(chunk.get("id"), chunk.get("model"))
-        if (usage := chunk.get("usage")) is not None:
-            assembly.usage = map_usage(usage)
-        elif (groq := chunk.get("x_groq")) is not None and (usage := groq.get("usage")):
+        usage = chunk.get("usage")
+        if usage is None and (groq := chunk.get("x_groq")) is not None:
+            usage = groq.get("usage")  # Groq: {"x_groq": {"id": ..., "usage": {...}}}
+        if usage is not None:
             assembly.usage = map_usage(usage)
         if "choices" not in chunk:
             _raise_bare_error(payload)
