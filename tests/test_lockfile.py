@@ -158,8 +158,8 @@ DEV_CHATBOT = '[[profiles.dev.bindings]]\nalias = "chatbot"\nmodels = ["ollama:l
             5,
             "alias 'a': 'acme:large': unknown provider 'acme' (known: anthropic, deepseek, "
             "fireworks, google, groq, llamacpp, lmstudio, mistral, ollama, openai, "
-            "openai-responses, openrouter, together, vllm, xai, gemini); expected 'provider:model', "
-            "e.g. 'openai:gpt-4o-mini' or 'ollama:llama3.2'",
+            "openai-responses, openrouter, together, vllm, xai, gemini); "
+            "expected 'provider:model', e.g. 'openai:gpt-4o-mini' or 'ollama:llama3.2'",
             id="unknown-provider-in-multiline-array",
         ),
         pytest.param(
