@@ -45,6 +45,7 @@ from llmring.exceptions import (
     LockfileParseError,
 )
 from llmring.model_ref import ModelRef
+from llmring.providers.presets import ProviderSettings
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -137,6 +138,11 @@ class Lockfile:
     def extends(self) -> tuple[str, ...]:
         """The packages listed in ``[extends] packages``, in order."""
         return self._data.extends
+
+    @property
+    def providers(self) -> Mapping[str, ProviderSettings]:
+        """The named servers the file declares (``[providers.<name>]``), in file order."""
+        return self._data.providers
 
     @property
     def profiles(self) -> Mapping[str, Profile]:

@@ -58,6 +58,7 @@ from llmring.config.lockfile import (
 )
 from llmring.exceptions import (
     AliasNotFoundError,
+    InvalidModelReferenceError,
     LockfileError,
     LockfileNotFoundError,
 )
@@ -161,7 +162,10 @@ class Resolver:
         """Bind ``alias`` to ``models`` (primary first, then fallbacks) and return the file
         written. Replaces an existing binding of ``alias`` in that profile."""
         check_alias(alias)
-        refs = model_refs(models)  # bad input fails before any file is touched
+        try:
+            refs: ModelsArg = model_refs(models)  # bad input fails before any file is touched
+        except InvalidModelReferenceError:
+            refs = models  # perhaps a provider the lockfile declares: checked once it is read
         target, create = self._write_target()
 
         def change(lockfile: Lockfile) -> None:
