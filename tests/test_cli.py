@@ -548,7 +548,7 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
     response = json.loads(result.stdout)
     assert response["usage"].pop("raw")["total_tokens"] == expect["usage"]["total_tokens"]
     timing = response["timing"]
-    assert timing is None or timing["chunks"] == 10  # 9 words and the final chunk
+    assert timing["chunks"] == 10  # 9 words and the final chunk
     assert response == {
         "content": expect["text"],
         "model": "openai:gpt-4o-mini",
