@@ -413,6 +413,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": None,
             "key_vars": ["ANTHROPIC_API_KEY"],
             "base_url": "https://api.anthropic.com",
+            "kind": "anthropic",
         },
         "google": {
             "configured": True,
@@ -420,6 +421,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": "AIz...E5sU",
             "key_vars": ["GOOGLE_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"],
             "base_url": "https://generativelanguage.googleapis.com",
+            "kind": "google",
         },
         "ollama": {
             "configured": True,
@@ -427,6 +429,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": None,
             "key_vars": ["OLLAMA_API_KEY"],
             "base_url": "http://localhost:11434",
+            "kind": "ollama",
         },
         "openai": {
             "configured": True,
@@ -434,6 +437,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": "sk-...T6eS",
             "key_vars": ["OPENAI_API_KEY"],
             "base_url": "https://api.openai.com/v1",
+            "kind": "openai",
         },
     }
     lines = {line.split()[0]: " ".join(line.split()[1:]) for line in text.stdout.splitlines()}

@@ -417,3 +417,12 @@ async def test_a_wrong_base_url_never_falls_back(
         async with LLMRing(lockfile_path=lockfile) as ring:
             with pytest.raises(ProviderConfigurationError):
                 await stream(ring, "a")
+
+
+def test_binding_a_declared_provider_reads_its_declaration_first(tmp_path: Path) -> None:
+    from llmring.config.resolver import Resolver
+
+    lockfile = tmp_path / "llmring.lock"
+    lockfile.write_text(LOCKFILE.format(kind="openai", url="http://gpu1:8000/v1", model="qwen"))
+    Resolver(lockfile).bind("coder", ["mybox:qwen-coder"])  # "mybox" unknown until read
+    assert lockfile.read_text().endswith('alias = "coder"\nmodels = ["mybox:qwen-coder"]\n')

@@ -162,11 +162,14 @@ class Resolver:
         """Bind ``alias`` to ``models`` (primary first, then fallbacks) and return the file
         written. Replaces an existing binding of ``alias`` in that profile."""
         check_alias(alias)
-        try:
-            refs: ModelsArg = model_refs(models)  # bad input fails before any file is touched
-        except InvalidModelReferenceError:
-            refs = models  # perhaps a provider the lockfile declares: checked once it is read
         target, create = self._write_target()
+        try:
+            refs = model_refs(models)  # bad input fails before any file is touched
+        except InvalidModelReferenceError:
+            if not target.exists():
+                raise
+            Lockfile.load(target)  # perhaps a provider it declares: reading registers them
+            refs = model_refs(models)
 
         def change(lockfile: Lockfile) -> None:
             lockfile.set_binding(alias, refs, self._choose_profile(profile, lockfile))
