@@ -216,3 +216,20 @@ async def test_debug_lines_carry_no_key_and_text_only_when_asked(
     assert (PROMPT in everything) is log_content
     assert (TEXT.expect["text"] in everything) is log_content
     assert len(lines) == (4 if log_content else 2)
+
+
+def test_a_retry_is_a_warning_and_an_event(caplog: pytest.LogCaptureFixture) -> None:
+    """The retry loop (llmring/retry.py) reports through ``Observer.retry``."""
+    from llmring.events import Retry
+    from llmring.exceptions import ProviderRateLimitError
+
+    events: list[Event] = []
+    error = ProviderRateLimitError("slow down", provider="groq", model="llama", status_code=429)
+    _observe.Observer(events.append).retry("groq", "llama", 1, 0.5, error, call_id=7)
+    assert events == [Retry(7, "groq", "llama", 1, 0.5, error)]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "retrying groq:llama after attempt 1 in 0.50s: groq:llama (HTTP 429): slow down",
+        )
+    ]
