@@ -121,7 +121,7 @@ def error_from_response(
     message = info.message or describe_body(body, response.headers.get("content-type", ""))
     if info.error_type:
         message = f"{message} [{info.error_type}]"
-    if cls is ModelNotFoundError and not _names_a_model(info, body):
+    if cls is ModelNotFoundError and not _names_a_model(info, body, model):
         cls = ProviderConfigurationError
         message = (
             f"{response.request.url.copy_with(query=None)} answered 404, and not with "
@@ -148,17 +148,22 @@ def error_from_response(
     return cls(message, **common)  # type: ignore[arg-type]
 
 
-def _names_a_model(info: ErrorInfo, body: bytes) -> bool:
+def _names_a_model(info: ErrorInfo, body: bytes, model: str) -> bool:
     """Whether a 404 is the provider saying the model is unknown, rather than a path nobody
-    serves. Providers and compatible servers word it differently, but all in JSON that names
-    the model ("The model `x` does not exist", "model 'x' not found", "models/x is not found");
-    a wrong URL gets an HTML page, a bare "404 page not found", ``{"detail": "Not Found"}`` or
-    OpenAI's "Invalid URL (POST /chat/completions)"."""
+    serves. Providers and compatible servers word it differently, but all in JSON that says
+    "model" or names the model ("The model `x` does not exist", "model 'x' not found",
+    "models/x is not found", OpenRouter's "No endpoints found for x"); a wrong URL gets an HTML
+    page, a bare "404 page not found", ``{"detail": "Not Found"}`` or OpenAI's "Invalid URL
+    (POST /chat/completions)"."""
     if info.error_class is ModelNotFoundError:
         return True
     if info.message is not None:
-        return "model" in info.message.lower()
-    return body.lstrip()[:1] == b"{" and b"model" in body.lower()
+        text = info.message.lower()
+    elif body.lstrip()[:1] == b"{":
+        text = body.decode("utf-8", "replace").lower()
+    else:
+        return False
+    return "model" in text or (bool(model) and model.lower() in text)
 
 
 def describe_body(body: bytes, content_type: str) -> str:

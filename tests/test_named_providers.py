@@ -393,15 +393,27 @@ async def test_a_wrong_base_url_is_a_configuration_error_naming_the_url(
     assert "sk-secret" not in str(error) + repr(error)
 
 
-async def test_a_model_not_found_404_stays_model_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    body = (
-        b'{"object":"error","message":"The model `qwen-x` does not exist.",'
-        b'"type":"NotFoundError","param":null,"code":404}'
-    )
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"object":"error","message":"The model `qwen-x` does not exist.",'
+            b'"type":"NotFoundError","param":null,"code":404}',
+            "does not exist",
+        ),  # vLLM
+        (
+            b'{"error":{"message":"No endpoints found for qwen-x.","code":404}}',
+            "No endpoints found for qwen-x",
+        ),  # OpenRouter: names the model, never says "model"
+    ],
+)
+async def test_a_model_not_found_404_stays_model_not_found(
+    body: bytes, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with serve(body, content_type="application/json", status=404) as server:
         monkeypatch.setenv("VLLM_BASE_URL", server.url)
         async with LLMRing() as ring:
-            with pytest.raises(ModelNotFoundError, match="does not exist"):
+            with pytest.raises(ModelNotFoundError, match=message):
                 await stream(ring, "vllm:qwen-x")
 
 
