@@ -35,8 +35,8 @@ import httpx
 from llmring import LLMRequest, LLMRing, Message
 from llmring._wire import NDJSONDecoder, SSEDecoder
 from llmring.cli import main as cli_main
+from llmring.config.lockfile import Lockfile
 from llmring.exceptions import LockfileError, ProviderResponseError
-from llmring.lockfile import Lockfile
 
 READ = 64 * 1024
 MB = 1024 * 1024

@@ -9,8 +9,8 @@ async with LLMRing() as ring:
         print(chunk.delta, end="", flush=True)
 """
 
+from llmring._version import __version__ as __version__
 from llmring.schemas import LLMRequest, LLMResponse, Message, StreamChunk, Usage
 from llmring.service import LLMRing
 
 __all__ = ["LLMRequest", "LLMResponse", "LLMRing", "Message", "StreamChunk", "Usage"]
-__version__ = "0.1.0"

@@ -2,22 +2,24 @@
 
 Every provider goes through ``stream`` and ``complete``; providers only build the call and
 parse what comes back. Any error raised once a stream is under way carries ``partial``, the
-response assembled so far, so nothing received is lost.
+response assembled so far, so nothing received is lost. Each call is watched
+(``_observe.CallWatch``): three clock reads per stream, and the final chunk gets its ``timing``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 
 import httpx
 
 from llmring._body import read_body
+from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
 from llmring._transport import map_transport_errors, open_stream, post
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError
 from llmring.model_ref import ModelRef
-from llmring.providers.base import Provider
+from llmring.providers.base import Provider, StreamParser
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 
 __all__ = ["complete", "stream"]
@@ -31,11 +33,13 @@ async def stream(
     *,
     http_timeout: float | None = None,
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    observer: Observer = SILENT,
 ) -> AsyncGenerator[StreamChunk, None]:
     """Stream ``request`` from ``ref``'s provider, chunk by chunk as they arrive.
 
     ``http_timeout`` (seconds) bounds the connect and each gap between reads; ``None`` leaves the
     client's own. A line or event over ``max_event_bytes`` (after content decoding) is refused.
+    ``observer`` hears of the start, the first chunk and the end.
 
     The response is closed when this generator is closed: on ``break`` (at finalization, or
     at once under ``contextlib.aclosing``), on cancellation, and on error; and as soon as the
@@ -44,44 +48,75 @@ async def stream(
     label = str(ref)
     call = provider.build_call(request, ref.model, stream=True)
     parser = provider.stream_parser(label)
+    watch = observer.start(provider.name, ref.model, call.url, stream=True, request=request)
+    count = 0
     final: StreamChunk | None = None
     try:
         async with open_stream(
             client, call, provider, ref.model, http_timeout=http_timeout
         ) as response:
             decoder = await _decoder(response, provider, max_event_bytes)
-            # One flat loop, no generator per layer: this is the per-chunk hot path.
+            # One flat loop, no generator per layer: this is the per-chunk hot path. The
+            # watch is told only of the first chunk and the final one (no clock per chunk).
             with map_transport_errors(provider.name, ref.model):
                 async with read_body(response) as body:
                     async for data in body:
                         for payload in decoder.feed(data):
                             for chunk in parser.feed(payload):
+                                count += 1
                                 if chunk.finish_reason is not None:
                                     final = chunk  # the terminal event: stop reading
                                     break
+                                if count == 1:
+                                    chunk = _watched(watch, chunk, count, parser)
                                 yield chunk
                             if final is not None:
                                 break
                         if final is not None:
                             break
             if final is None:
-                for payload in decoder.finish():
-                    for chunk in parser.feed(payload):
-                        yield chunk
-                for chunk in parser.finish():
-                    yield chunk
+                # The body ended first: what the decoder held back, then the parser's verdict
+                # (its final chunk, or an error for a stream cut short).
+                for chunk in _tail(decoder, parser):
+                    count += 1
+                    if chunk.finish_reason is not None:
+                        final = chunk
+                    else:
+                        yield _watched(watch, chunk, count, parser)
     except ProviderError as exc:
         _complete_error(exc, provider.name, ref.model, parser.snapshot())
+        watch.failed(exc)
         raise
     except ValueError as exc:  # a parser tripped on a shape its wire models did not expect
         error = ProviderResponseError(f"could not parse the stream: {exc}")
         _complete_error(error, provider.name, ref.model, parser.snapshot())
+        watch.failed(error)
         raise error from exc
+    except BaseException as exc:  # the caller stopped reading: break, cancellation, Ctrl-C
+        watch.failed(exc, cancelled=True)
+        raise
     if final is not None:
         # Yielded once the response is closed: a server that keeps the connection open after
         # its terminal event, or sends more ([DONE] after response.completed, keep-alives),
         # neither delays nor spoils a complete answer.
-        yield final
+        yield _watched(watch, final, count, parser)
+
+
+def _tail(decoder: SSEDecoder | NDJSONDecoder, parser: StreamParser) -> Iterator[StreamChunk]:
+    """The chunks end of input gives: the decoder's last payload, then ``parser.finish()``."""
+    for payload in decoder.finish():
+        yield from parser.feed(payload)
+    yield from parser.finish()
+
+
+def _watched(watch: CallWatch, chunk: StreamChunk, count: int, parser: StreamParser) -> StreamChunk:
+    """Tell ``watch`` of the first chunk and of the final one, which gets its ``timing``."""
+    if count == 1 and watch.first is None:
+        watch.first_chunk()
+    if chunk.finish_reason is None:
+        return chunk
+    watch.log_answer(parser.snapshot)
+    return watch.final_chunk(chunk, count)
 
 
 async def complete(
@@ -91,15 +126,18 @@ async def complete(
     ref: ModelRef,
     *,
     http_timeout: float | None = None,
+    observer: Observer = SILENT,
 ) -> LLMResponse:
     """Send ``request`` to the non-streaming endpoint and parse the whole answer."""
     call = provider.build_call(request, ref.model, stream=False)
+    watch = observer.start(provider.name, ref.model, call.url, stream=False, request=request)
     body = b""
     try:
         body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
-        return provider.parse_response(body, str(ref))
+        response = provider.parse_response(body, str(ref))
     except ProviderError as exc:
         _complete_error(exc, provider.name, ref.model, None)
+        watch.failed(exc)
         raise
     except ValueError as exc:
         error = ProviderResponseError(
@@ -107,7 +145,13 @@ async def complete(
             body_excerpt=body[:500].decode("utf-8", "replace"),
         )
         _complete_error(error, provider.name, ref.model, None)
+        watch.failed(error)
         raise error from exc
+    except BaseException as exc:
+        watch.failed(exc, cancelled=not isinstance(exc, Exception))
+        raise
+    watch.log_answer(lambda: response)
+    return watch.response(response)
 
 
 async def _decoder(

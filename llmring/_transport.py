@@ -17,7 +17,10 @@ from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
+from llmring._version import USER_AGENT
 from llmring.exceptions import (
+    ModelNotFoundError,
+    ProviderConfigurationError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
@@ -62,7 +65,7 @@ def _request(client: httpx.AsyncClient, call: HTTPCall, timeout: float | None) -
         "POST",
         call.url,
         json=call.body,
-        headers=call.headers,
+        headers={"User-Agent": USER_AGENT, **call.headers},
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
     )
 
@@ -140,6 +143,13 @@ def error_from_response(
         )
     if info.error_type:
         message = f"{message} [{info.error_type}]"
+    if cls is ModelNotFoundError and not _names_a_model(info, body, model):
+        cls = ProviderConfigurationError
+        message = (
+            f"{response.request.url.copy_with(query=None)} answered 404, and not with "
+            f"{provider.name}'s model-not-found error: is the base URL right "
+            f"({provider.base_url_env}={provider.base_url})? The server said: {message}"
+        )
     common = {
         "provider": provider.name,
         "model": model,
@@ -158,6 +168,24 @@ def error_from_response(
             **common,
         )
     return cls(message, **common)  # type: ignore[arg-type]
+
+
+def _names_a_model(info: ErrorInfo, body: bytes, model: str) -> bool:
+    """Whether a 404 is the provider saying the model is unknown, rather than a path nobody
+    serves. Providers and compatible servers word it differently, but all in JSON that says
+    "model" or names the model ("The model `x` does not exist", "model 'x' not found",
+    "models/x is not found", OpenRouter's "No endpoints found for x"); a wrong URL gets an HTML
+    page, a bare "404 page not found", ``{"detail": "Not Found"}`` or OpenAI's "Invalid URL
+    (POST /chat/completions)"."""
+    if info.error_class is ModelNotFoundError:
+        return True
+    if info.message is not None:
+        text = info.message.lower()
+    elif body.lstrip()[:1] == b"{":
+        text = body.decode("utf-8", "replace").lower()
+    else:
+        return False
+    return "model" in text or (bool(model) and model.lower() in text)
 
 
 def describe_body(body: bytes, content_type: str) -> str:

@@ -11,7 +11,8 @@
     │   ├── ProviderBadRequestError         400, 413, 422: the request itself is wrong
     │   │   └── ProviderUnsupportedError    refused before sending: this provider cannot
     │   │                                   express it (another may, so an alias moves on)
-    │   ├── ModelNotFoundError              404
+    │   ├── ModelNotFoundError              404 whose body says the model is unknown
+    │   ├── ProviderConfigurationError      404 that is not about the model: a wrong base URL
     │   ├── ProviderRateLimitError          429 (.retry_after)
     │   ├── ProviderTimeoutError            408, 504, or no byte within the timeout
     │   ├── ProviderOverloadedError         5xx, 529
@@ -49,6 +50,7 @@ __all__ = [
     "ModelNotFoundError",
     "ProviderAuthenticationError",
     "ProviderBadRequestError",
+    "ProviderConfigurationError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderNotFoundError",
@@ -138,6 +140,12 @@ class ModelNotFoundError(ProviderError):
     """The provider does not serve this model (404)."""
 
     fallback_eligible = True
+
+
+class ProviderConfigurationError(ProviderError):
+    """The server answered 404 with something other than its model-not-found error: the
+    base URL is wrong (e.g. ``OPENAI_BASE_URL`` without ``/v1``). The message names the URL
+    tried. Never a reason to fall back: every model at that URL would fail the same way."""
 
 
 class ProviderRateLimitError(ProviderError):

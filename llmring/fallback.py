@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
+from typing import TypeAlias
 
 from llmring.exceptions import AllModelsFailedError, LLMRingError, ProviderAuthenticationError
 from llmring.model_ref import ModelRef
 from llmring.schemas import LLMResponse, StreamChunk
 
-__all__ = ["first_response", "first_stream", "may_fall_back"]
+__all__ = ["FallbackHook", "first_response", "first_stream", "may_fall_back"]
+
+#: Told ``(name, failed model, next model, error)`` each time a model is given up for the next.
+FallbackHook: TypeAlias = Callable[[str, str, str, LLMRingError], None]
 
 
 def may_fall_back(error: LLMRingError, failed: ModelRef, remaining: Sequence[ModelRef]) -> bool:
@@ -40,6 +44,8 @@ async def first_stream(
     name: str,
     refs: Sequence[ModelRef],
     start: Callable[[ModelRef], AsyncGenerator[StreamChunk, None]],
+    *,
+    on_fallback: FallbackHook | None = None,
 ) -> AsyncGenerator[StreamChunk, None]:
     """Chunks from the first model in ``refs`` that yields one; ``name`` is the alias."""
     attempts: list[tuple[str, LLMRingError]] = []
@@ -51,6 +57,7 @@ async def first_stream(
             await chunks.aclose()
             attempts.append((str(ref), error))
             if may_fall_back(error, ref, refs[position + 1 :]):
+                _tell(on_fallback, name, ref, refs, position, error)
                 continue
             _note_earlier(error, attempts)
             raise
@@ -66,6 +73,8 @@ async def first_response(
     name: str,
     refs: Sequence[ModelRef],
     send: Callable[[ModelRef], Awaitable[LLMResponse]],
+    *,
+    on_fallback: FallbackHook | None = None,
 ) -> LLMResponse:
     """The response of the first model in ``refs`` that answers."""
     attempts: list[tuple[str, LLMRingError]] = []
@@ -75,10 +84,24 @@ async def first_response(
         except LLMRingError as error:
             attempts.append((str(ref), error))
             if may_fall_back(error, ref, refs[position + 1 :]):
+                _tell(on_fallback, name, ref, refs, position, error)
                 continue
             _note_earlier(error, attempts)
             raise
     raise _give_up(name, attempts)
+
+
+def _tell(
+    hook: FallbackHook | None,
+    name: str,
+    failed: ModelRef,
+    refs: Sequence[ModelRef],
+    position: int,
+    error: LLMRingError,
+) -> None:
+    """Report a move to the next model (not the give-up after the last one)."""
+    if hook is not None and position + 1 < len(refs):
+        hook(name, str(failed), str(refs[position + 1]), error)
 
 
 def _note_earlier(error: LLMRingError, attempts: list[tuple[str, LLMRingError]]) -> None:

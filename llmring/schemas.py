@@ -43,6 +43,7 @@ __all__ = [
     "Role",
     "StreamChunk",
     "TextPart",
+    "Timing",
     "Tool",
     "ToolCall",
     "ToolCallDelta",
@@ -303,6 +304,22 @@ class Usage(MappingView[int], _Model):  # type: ignore[misc]  # __iter__: keys, 
         ]
 
 
+class Timing(_Model):
+    """How long a call took, in seconds, from three clock reads (start, first chunk, end).
+
+    ``time_to_first_chunk`` is from sending the request to the first chunk that reached the
+    caller (``None`` for ``chat()``, which has no chunks). ``chunks`` counts the chunks
+    yielded, the final one included. ``output_tokens_per_second`` is the completion tokens
+    over the time from the first chunk to the end (over the whole call for ``chat()``);
+    ``None`` without usage.
+    """
+
+    time_to_first_chunk: float | None = None
+    duration: float
+    chunks: int = 0
+    output_tokens_per_second: float | None = None
+
+
 class StreamChunk(_Model):
     """One piece of a streamed response.
 
@@ -310,9 +327,11 @@ class StreamChunk(_Model):
     ``tool_call_deltas`` as tool-call arguments arrive, and, when the request set
     ``response_format``, ``partial_object`` (the JSON so far, parsed best-effort) on each
     chunk where it changed. The final chunk, exactly one per stream, carries
-    ``finish_reason``, ``usage`` and the complete ``tool_calls``; with ``response_format`` it
-    also carries ``response``, the complete response with ``parsed`` set. ``model`` is on
-    every chunk.
+    ``finish_reason``, ``usage``, the complete ``tool_calls``, ``response`` (the complete
+    response, equal to what ``chat()`` returns, with ``parsed`` set under ``response_format``)
+    and what observes the call: ``response_id`` (the provider's id of the response),
+    ``served_model`` (the model the provider says served, e.g. ``gpt-4o-2024-08-06``) and
+    ``timing``. ``model`` is on every chunk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -325,9 +344,12 @@ class StreamChunk(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
-    #: On the final chunk: the whole response, equal to what ``chat()`` returns.
     tool_call_deltas: list[ToolCallDelta] | None = None
     partial_object: Any = None
+    response_id: str | None = None
+    served_model: str | None = None
+    timing: Timing | None = None
+    #: On the final chunk: the whole response, equal to what ``chat()`` returns.
     response: LLMResponse | None = None
 
     @property
@@ -341,6 +363,7 @@ class LLMResponse(_Model):
     ``parsed`` is set when the request had a ``response_format``: the validated model
     instance for a model class, the parsed JSON for a schema or ``json_object``; it stays
     ``None`` when the model refused (``refusal`` is then set) or answered with tool calls.
+    ``response_id``, ``served_model`` and ``timing`` are as on the final ``StreamChunk``.
     """
 
     content: str = ""
@@ -354,6 +377,9 @@ class LLMResponse(_Model):
     #: Provider state the next turn must send back (see ``Continuation``).
     continuation: Continuation | None = None
     parsed: Any = None
+    response_id: str | None = None
+    served_model: str | None = None
+    timing: Timing | None = None
 
     @property
     def total_tokens(self) -> int | None:

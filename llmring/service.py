@@ -15,16 +15,19 @@ import httpx
 
 from llmring import _engine
 from llmring._cassette_hook import wrap_transport
+from llmring._observe import Observer
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
+from llmring.events import EventHook
 from llmring.fallback import first_response, first_stream
 from llmring.model_ref import ModelRef
-from llmring.providers import canonical_name, create_provider, provider_names
+from llmring.providers import canonical_name, create_provider, provider_names, register_provider
 from llmring.providers.base import Provider
+from llmring.providers.presets import ProviderSettings
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 from llmring.structured import apply_spec, output_spec, structured_stream
 
 if TYPE_CHECKING:
-    from llmring.resolver import Resolver
+    from llmring.config.resolver import Resolver
 
 __all__ = ["LLMRing"]
 
@@ -41,6 +44,12 @@ class LLMRing:
     one line or event of a stream (after decompression); a bigger one raises
     ``ProviderResponseError`` at once instead of buffering without end.
 
+    ``providers`` declares named OpenAI-compatible (or Anthropic-compatible, Ollama) servers:
+    ``{"mybox": {"kind": "openai", "base_url": "http://gpu1:8000/v1", "api_key_env":
+    "MYBOX_KEY"}}`` (a ``ProviderSettings`` or its fields), usable as ``mybox:<model>``.
+    ``on_event`` receives a typed event (``llmring.events``) as each call starts, gets its
+    first chunk, retries, falls back, finishes or fails.
+
     Use as ``async with LLMRing() as ring:``, or call ``await ring.close()``.
     """
 
@@ -53,6 +62,8 @@ class LLMRing:
         base_urls: Mapping[str, str] | None = None,
         lockfile_path: str | Path | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        providers: Mapping[str, ProviderSettings | Mapping[str, object]] | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         if max_event_bytes < 1:
             raise ValueError(
@@ -64,6 +75,9 @@ class LLMRing:
         self._client = http_client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), limits=_POOL, transport=self._cassette_transport()
         )
+        for name, settings in (providers or {}).items():
+            register_provider(name, ProviderSettings.model_validate(settings))
+        self._observer = Observer(on_event)
         self._base_urls = {canonical_name(k): v for k, v in (base_urls or {}).items()}
         self._providers: dict[str, Provider] = {}
         self._lockfile_path = lockfile_path
@@ -104,10 +118,14 @@ class LLMRing:
                 request,
                 ref,
                 http_timeout=request.timeout,
+                observer=self._observer,
             )
 
         spec = output_spec(request.response_format)
-        response = await first_response(request.model, self.resolve(request.model, profile), send)
+        refs = self.resolve(request.model, profile)
+        response = await first_response(
+            request.model, refs, send, on_fallback=self._observer.fallback
+        )
         return response if spec is None else apply_spec(spec, response)
 
     def chat_stream(
@@ -131,10 +149,15 @@ class LLMRing:
                 ref,
                 http_timeout=request.timeout,
                 max_event_bytes=self._max_event_bytes,
+                observer=self._observer,
             )
 
         # Nothing to fall back to, no structured output: no extra layer on the hot path.
-        chunks = start(refs[0]) if len(refs) == 1 else first_stream(request.model, refs, start)
+        chunks = (
+            start(refs[0])
+            if len(refs) == 1
+            else first_stream(request.model, refs, start, on_fallback=self._observer.fallback)
+        )
         return chunks if spec is None else structured_stream(chunks, spec)
 
     # --- providers ---------------------------------------------------------------------
@@ -158,7 +181,7 @@ class LLMRing:
     def resolver(self) -> Resolver:
         """The alias resolver over the lockfile (loaded on first use)."""
         if self._resolver is None:
-            from llmring.resolver import Resolver  # lockfile support loads only when used
+            from llmring.config.resolver import Resolver  # lockfile support loads only when used
 
             self._resolver = Resolver(lockfile_path=self._lockfile_path)
         return self._resolver
@@ -167,6 +190,10 @@ class LLMRing:
         """The models to try for ``model``, in order: itself if ``provider:model``, else the
         alias's bindings in ``profile``."""
         direct = ModelRef.direct(model)  # no lockfile is read for provider:model
+        if direct is None and ":" in model:
+            # Perhaps a provider the lockfile declares: reading it registers its providers.
+            self.resolver.lockfile()
+            direct = ModelRef.direct(model)
         return [direct] if direct is not None else self.resolver.resolve(model, profile)
 
     def resolve_alias(self, alias: str, profile: str | None = None) -> str:

@@ -28,6 +28,8 @@ _PROVIDER_ENV = (
     "OLLAMA_BASE_URL",
     "OLLAMA_API_KEY",
 )
+# The presets' and declared providers' variables (GROQ_API_KEY, VLLM_BASE_URL, ...).
+_NAMED_ENV = ("_API_KEY", "_BASE_URL")
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -39,6 +41,17 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's keys, base URLs or llmring settings."""
     for name in list(os.environ):
-        if name in _PROVIDER_ENV or name.startswith("LLMRING_"):
+        if name in _PROVIDER_ENV or name.startswith("LLMRING_") or name.endswith(_NAMED_ENV):
             monkeypatch.delenv(name)
     yield
+
+
+@pytest.fixture(autouse=True)
+def clean_provider_registry() -> Iterator[None]:
+    """Providers a test declares (lockfile tables, ``LLMRing(providers=...)``) end with it."""
+    from llmring import providers
+
+    saved = dict(providers._CLASSES)
+    yield
+    providers._CLASSES.clear()
+    providers._CLASSES.update(saved)

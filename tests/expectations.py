@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llmring.schemas import LLMResponse
+from llmring.schemas import LLMResponse, StreamChunk
 
 
 def response_summary(response: LLMResponse) -> dict[str, Any]:
@@ -43,3 +43,16 @@ def expected(expect: dict[str, Any]) -> dict[str, Any]:
         "raw_finish_reason": expect.get("raw_finish_reason"),
         "usage": expect.get("usage", {}),
     }
+
+
+def without_timing(chunks: list[StreamChunk]) -> list[StreamChunk]:
+    """The chunks with the final one's timing checked and then dropped: it differs per run."""
+    *body, final = chunks
+    timing = final.timing
+    assert timing is not None and timing.chunks == len(chunks)
+    assert 0 <= (timing.time_to_first_chunk or 0) <= timing.duration
+    response = final.response
+    if response is not None:
+        assert response.timing == timing  # the response the final chunk carries has it too
+        response = response.model_copy(update={"timing": None})
+    return [*body, final.model_copy(update={"timing": None, "response": response})]

@@ -18,6 +18,7 @@ from llmring.testing import Pace, cassette, load_recording
 from llmring.testing.format import read_index
 from llmring.testing.streams import replay_pieces
 from tests.cassette_server import STREAM_FILES, provider_reply, provider_server
+from tests.expectations import without_timing
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +43,7 @@ async def stream(provider: str, url: str) -> tuple[list[StreamChunk], list[float
         async for chunk in ring.chat_stream(request(provider)):
             chunks.append(chunk)
             times.append(time.perf_counter())
-    return chunks, times
+    return without_timing(chunks), times
 
 
 def pauses(times: list[float]) -> list[float]:

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from llmring import StreamChunk
-from llmring._cli_chat import ChunkPrinter
 from llmring.cli import main
+from llmring.cli.chat import ChunkPrinter
 from llmring.demo import demo_argv
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, ROOT
@@ -414,6 +414,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": None,
             "key_vars": ["ANTHROPIC_API_KEY"],
             "base_url": "https://api.anthropic.com",
+            "kind": "anthropic",
         },
         "google": {
             "configured": True,
@@ -421,6 +422,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": "AIz...E5sU",
             "key_vars": ["GOOGLE_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"],
             "base_url": "https://generativelanguage.googleapis.com",
+            "kind": "google",
         },
         "ollama": {
             "configured": True,
@@ -428,6 +430,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": None,
             "key_vars": ["OLLAMA_API_KEY"],
             "base_url": "http://localhost:11434",
+            "kind": "ollama",
         },
         "openai": {
             "configured": True,
@@ -435,6 +438,7 @@ def test_providers_masks_keys(tmp_path: Path) -> None:
             "key": "sk-...T6eS",
             "key_vars": ["OPENAI_API_KEY"],
             "base_url": "https://api.openai.com/v1",
+            "kind": "openai",
         },
     }
     lines = {line.split()[0]: " ".join(line.split()[1:]) for line in text.stdout.splitlines()}
@@ -548,6 +552,8 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     response = json.loads(result.stdout)
     assert response["usage"].pop("raw")["total_tokens"] == expect["usage"]["total_tokens"]
+    timing = response["timing"]
+    assert timing["chunks"] == 10  # 9 words and the final chunk
     assert response == {
         "content": expect["text"],
         "model": "openai:gpt-4o-mini",
@@ -559,6 +565,9 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
         "usage": {**expect["usage"], "cache_write_tokens": None},
         "tool_calls": None,
         "continuation": None,
+        "response_id": "chatcmpl-Bx7TqL2mN9vK4pR1sW8yZ3aD6fG0h",
+        "served_model": "gpt-4o-mini-2024-07-18",
+        "timing": timing,
     }
 
 

@@ -13,14 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmring.exceptions import (
-    AliasNotFoundError,
-    InvalidModelReferenceError,
-    LockfileError,
-    LockfileNotFoundError,
-    LockfileParseError,
-)
-from llmring.lockfile import (
+from llmring.config.lockfile import (
     Binding,
     Lockfile,
     bundled_lockfile_path,
@@ -28,6 +21,13 @@ from llmring.lockfile import (
     init_lockfile,
     load_extension,
     starter_text,
+)
+from llmring.exceptions import (
+    AliasNotFoundError,
+    InvalidModelReferenceError,
+    LockfileError,
+    LockfileNotFoundError,
+    LockfileParseError,
 )
 from llmring.model_ref import ModelRef
 from tests.conftest import ROOT
@@ -154,11 +154,12 @@ DEV_CHATBOT = '[[profiles.dev.bindings]]\nalias = "chatbot"\nmodels = ["ollama:l
         ),
         pytest.param(
             '[[profiles.default.bindings]]\nalias = "a"\nmodels = [\n  "openai:gpt-4o",\n'
-            '  "mistral:large",\n]\n',
+            '  "acme:large",\n]\n',
             5,
-            "alias 'a': 'mistral:large': unknown provider 'mistral' (known: anthropic, google, "
-            "ollama, openai, openai-responses, gemini); expected 'provider:model', "
-            "e.g. 'openai:gpt-4o-mini' or 'ollama:llama3.2'",
+            "alias 'a': 'acme:large': unknown provider 'acme' (known: anthropic, deepseek, "
+            "fireworks, google, groq, llamacpp, lmstudio, mistral, ollama, openai, "
+            "openai-responses, openrouter, together, vllm, xai, gemini); "
+            "expected 'provider:model', e.g. 'openai:gpt-4o-mini' or 'ollama:llama3.2'",
             id="unknown-provider-in-multiline-array",
         ),
         pytest.param(
@@ -394,7 +395,7 @@ def test_edit_lockfile_needs_the_file_unless_asked_to_create_it(tmp_path: Path) 
 
 BIND_MANY = """
 import sys
-from llmring.lockfile import edit_lockfile
+from llmring.config.lockfile import edit_lockfile
 path, prefix = sys.argv[1], sys.argv[2]
 for i in range(15):
     edit_lockfile(path, lambda lf: lf.set_binding(f"{prefix}{i}", "openai:gpt-4o-mini"))

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from llmring import _lockfile_io
-from llmring._lockfile_io import MAX_LOCKFILE_BYTES, lock_path_for, read_text
+from llmring.config import _io as _lockfile_io
+from llmring.config._io import MAX_LOCKFILE_BYTES, lock_path_for, read_text
+from llmring.config.lockfile import Lockfile, edit_lockfile, starter_text
 from llmring.exceptions import LockfileError
-from llmring.lockfile import Lockfile, edit_lockfile, starter_text
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and flock")
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from llmring.config.lockfile import Lockfile, bundled_lockfile_path, starter_text
+from llmring.config.resolver import Resolver
 from llmring.exceptions import (
     AliasNotFoundError,
     InvalidModelReferenceError,
@@ -19,9 +21,7 @@ from llmring.exceptions import (
     LockfileNotFoundError,
     ProviderNotFoundError,
 )
-from llmring.lockfile import Lockfile, bundled_lockfile_path, starter_text
 from llmring.model_ref import ModelRef
-from llmring.resolver import Resolver
 from tests.conftest import ROOT
 
 
@@ -376,7 +376,7 @@ def test_resolve_returns_a_fresh_list(tmp_path: Path) -> None:
 
 BIND_MANY = """
 import sys
-from llmring.resolver import Resolver
+from llmring.config.resolver import Resolver
 resolver = Resolver(sys.argv[1])
 for i in range(15):
     resolver.bind(f"{sys.argv[2]}{i}", ["openai:gpt-4o-mini", "ollama:llama3.2"])

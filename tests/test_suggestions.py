@@ -12,7 +12,10 @@ import pytest
 from llmring import LLMRequest, LLMRing, Message
 from llmring.exceptions import AliasNotFoundError, ProviderNotFoundError
 
-KNOWN = "anthropic, google, ollama, openai, openai-responses, gemini"
+KNOWN = (
+    "anthropic, deepseek, fireworks, google, groq, llamacpp, lmstudio, mistral, ollama, openai, "
+    "openai-responses, openrouter, together, vllm, xai, gemini"
+)
 
 
 def request(model: str) -> LLMRequest:

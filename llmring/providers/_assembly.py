@@ -157,6 +157,8 @@ class StreamAssembly:
         "finished",
         "model",
         "raw_finish_reason",
+        "response_id",
+        "served_model",
         "tool_calls",
         "usage",
     )
@@ -172,6 +174,16 @@ class StreamAssembly:
         self.finish_reason: FinishReason | None = None
         self.finished = False
         self._continuation: Continuation | None = None
+        #: The provider's id of the response and the model it says served, when it says.
+        self.response_id: str | None = None
+        self.served_model: str | None = None
+
+    def identify(self, response_id: str | None, served_model: str | None) -> None:
+        """Record the response's id and served model; the first value of each stays."""
+        if self.response_id is None:
+            self.response_id = response_id
+        if self.served_model is None:
+            self.served_model = served_model
 
     def text(self, delta: str) -> list[StreamChunk]:
         if not delta:
@@ -225,6 +237,8 @@ class StreamAssembly:
                 raw_finish_reason=raw_finish_reason,
                 usage=response.usage,
                 tool_calls=response.tool_calls,
+                response_id=self.response_id,
+                served_model=self.served_model,
                 response=response,
             )
         ]
@@ -241,6 +255,8 @@ class StreamAssembly:
             usage=self.usage,
             tool_calls=self.tool_calls.calls() or None,
             continuation=self._continuation.model_copy(deep=True) if self._continuation else None,
+            response_id=self.response_id,
+            served_model=self.served_model,
         )
 
 

@@ -61,6 +61,7 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         assert chunk.finish_reason is None
         assert chunk.usage is None
         assert chunk.tool_calls is None
+        assert chunk.response_id is None and chunk.served_model is None
         # no empty chunks: every intermediate chunk carries something
         assert chunk.delta or chunk.reasoning or chunk.refusal or chunk.tool_call_deltas
     for call in final.tool_calls or []:
@@ -76,6 +77,8 @@ def check_stream(parser: StreamParser, chunks: list[StreamChunk], model: str) ->
         raw_finish_reason=final.raw_finish_reason,
         usage=final.usage,
         tool_calls=final.tool_calls,
+        response_id=final.response_id,
+        served_model=final.served_model,
     )
     # the snapshot agrees with what was streamed (plus the continuation state, never streamed)
     snapshot = parser.snapshot()
@@ -104,5 +107,7 @@ def with_response(
         usage=final.usage,
         tool_calls=final.tool_calls,
         continuation=continuation,
+        response_id=final.response_id,
+        served_model=final.served_model,
     )
     return [*body, final.model_copy(update={"response": response})]

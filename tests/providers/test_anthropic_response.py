@@ -64,13 +64,19 @@ def test_complete_tool_call_in_full() -> None:
                 ),
             ),
         ],
+        response_id="msg_01Jp5Tx2Vm8Kc4Wn7Hb3Qr9D",
+        served_model="claude-sonnet-4-5-20250929",
     )
 
 
 def test_complete_and_streamed_text_agree() -> None:
     stream = AnthropicStreamParser(MODEL)
     run_parser(stream, payloads(load("text")))
-    assert parse("complete-text") == stream.snapshot()
+    # Two separate responses: the same answer under different ids.
+    assert parse("complete-text").response_id == "msg_01Fh7Wc3Nq9Xk2Bt5Rv8Mz4J"
+    assert parse("complete-text").model_copy(update={"response_id": None}) == (
+        stream.snapshot().model_copy(update={"response_id": None})
+    )
 
 
 def test_thinking_redacted_and_server_blocks() -> None:

@@ -77,6 +77,8 @@ def test_text_chunks_in_full() -> None:
                     cache_write_tokens=0,
                     raw=raw,
                 ),
+                response_id="msg_01Tq8pXh3ZbWkLm4Nc7Rv2Ea",
+                served_model="claude-sonnet-4-5-20250929",
             ),
         ]
     )

@@ -86,6 +86,8 @@ def test_complete_tool_call_whole() -> None:
                 }
             ],
         ),
+        response_id="U2BfaNqYDM-Q_uMP1Y2zuQ4",
+        served_model="gemini-2.5-flash",
     )
 
 

@@ -92,6 +92,8 @@ def test_text_chunks_exactly() -> None:
                     reasoning_tokens=27,
                     raw=raw,
                 ),
+                response_id="pYhfacKxGv2qtsPk4WJgQk",
+                served_model="gemini-2.5-flash",
             ),
         ]
     )

@@ -41,6 +41,7 @@ def test_complete_text() -> None:
                 "eval_duration": 212374083,
             },
         ),
+        served_model="llama3.2",  # Ollama's responses have no id
     )
 
 
@@ -59,6 +60,7 @@ def test_complete_tool_call_with_thinking() -> None:
                 function=FunctionCall(name="get_time", arguments='{"timezone":"Asia/Tokyo"}'),
             )
         ],
+        served_model="qwen3:8b",
     ).model_dump(exclude={"usage"})
     assert response_summary(response) == recording.expect
 

@@ -156,6 +156,7 @@ def test_thinking_tool_call_lines_give_the_whole_chunk_list() -> None:
                 tool_calls=[
                     ToolCall(id="call_0", function=FunctionCall(name="get_time", arguments="{}"))
                 ],
+                served_model=MODEL,  # what the lines say served (line() writes MODEL)
             ),
         ]
     )
@@ -223,6 +224,7 @@ def test_generate_lines_use_response_and_thinking() -> None:
         finish_reason="stop",
         raw_finish_reason="stop",
         usage=Usage(prompt_tokens=0, completion_tokens=2, total_tokens=2, raw={"eval_count": 2}),
+        served_model=MODEL,
     )
 
 
@@ -245,7 +247,14 @@ def test_done_reasons(reason: str | None, finish_reason: FinishReason) -> None:
     parser = OllamaStreamParser(MODEL)
     chunks = run_parser(parser, [done(reason)])
     assert chunks == with_response(
-        [StreamChunk(model=MODEL, finish_reason=finish_reason, raw_finish_reason=reason)]
+        [
+            StreamChunk(
+                model=MODEL,
+                finish_reason=finish_reason,
+                raw_finish_reason=reason,
+                served_model=MODEL,
+            )
+        ]
     )
 
 
@@ -264,6 +273,8 @@ def test_done_line_content_is_not_lost() -> None:
     assert chunks == with_response(
         [
             StreamChunk(delta="All at once.", model=MODEL),
-            StreamChunk(model=MODEL, finish_reason="stop", raw_finish_reason=None),
+            StreamChunk(
+                model=MODEL, finish_reason="stop", raw_finish_reason=None, served_model=MODEL
+            ),
         ]
     )

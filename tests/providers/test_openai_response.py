@@ -63,6 +63,8 @@ def test_tool_call_response_whole() -> None:
                 function=FunctionCall(name="get_time", arguments='{"timezone":"Asia/Tokyo"}'),
             ),
         ],
+        response_id="chatcmpl-Bx7a0sR5qP7oI9uY1tR3eW5qA7sD9",
+        served_model="gpt-4o-mini-2024-07-18",
     )
 
 

@@ -35,6 +35,8 @@ def test_tool_call_response_whole() -> None:
     body = (OWN / "complete-tool-call.json").read_bytes()
     assert PROVIDER.parse_response(body, "gpt-4o-mini") == LLMResponse(
         model="gpt-4o-mini",
+        response_id="resp_0b8e1c4f7a0d3b6900690a21f3a6d9c2e5b8f1a4d7c0e3b6f9",
+        served_model="gpt-4o-mini-2024-07-18",
         finish_reason="tool_calls",
         raw_finish_reason="completed",
         usage=Usage(

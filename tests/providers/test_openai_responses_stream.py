@@ -80,6 +80,8 @@ def test_reasoning_chunks_whole() -> None:
                     reasoning_tokens=128,
                     raw=usage_raw,
                 ),
+                response_id="resp_0f1a4d7b0e3c6f9200690a20a1c4e7b0d3f6a9c2e5b8d1f4a7",
+                served_model="gpt-5-mini-2025-08-07",
             ),
         ],
         Continuation(

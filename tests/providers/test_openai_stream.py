@@ -70,7 +70,12 @@ def test_text_chunks_whole() -> None:
         [
             *(StreamChunk(delta=word, model="gpt-4o-mini") for word in words),
             StreamChunk(
-                model="gpt-4o-mini", finish_reason="stop", raw_finish_reason="stop", usage=usage
+                model="gpt-4o-mini",
+                finish_reason="stop",
+                raw_finish_reason="stop",
+                usage=usage,
+                response_id="chatcmpl-Bx7TqL2mN9vK4pR1sW8yZ3aD6fG0h",
+                served_model="gpt-4o-mini-2024-07-18",
             ),
         ]
     )

@@ -173,6 +173,8 @@ class AnthropicMessage(TypedDict):
     """A complete (non-streaming) Messages response."""
 
     type: Literal["message"]
+    id: NotRequired[str | None]
+    model: NotRequired[str | None]
     content: list[AnthropicContentBlock]
     stop_reason: NotRequired[str | None]
     usage: NotRequired[AnthropicUsage | None]
@@ -240,6 +242,7 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
             f"unexpected Anthropic response body ({exc.errors()[0]['msg']}): {excerpt!r}"
         ) from exc
     assembly = StreamAssembly(model)
+    assembly.identify(message.get("id"), message.get("model"))
     for index, block in enumerate(message["content"]):
         if block is None:
             continue  # a server-side tool block or a newer type: nothing for the caller

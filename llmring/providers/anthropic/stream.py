@@ -34,6 +34,8 @@ __all__ = ["AnthropicStreamParser"]
 
 
 class AnthropicMessageStartBody(TypedDict):
+    id: NotRequired[str | None]
+    model: NotRequired[str | None]
     usage: NotRequired[AnthropicUsage | None]
 
 
@@ -198,6 +200,7 @@ class AnthropicStreamParser:
             case "content_block_start":
                 return self._block_start(event["index"], event["content_block"])
             case "message_start":
+                assembly.identify(event["message"].get("id"), event["message"].get("model"))
                 if (usage := event["message"].get("usage")) is not None:
                     self._record_usage(usage)
                 return []

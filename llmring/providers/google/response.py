@@ -142,6 +142,8 @@ class GoogleResponse(TypedDict, total=False):
     """A ``GenerateContentResponse``, or an in-band ``{"error": ...}`` payload."""
 
     candidates: list[GoogleCandidate]
+    responseId: str
+    modelVersion: str
     promptFeedback: GooglePromptFeedback
     usageMetadata: GoogleUsageMetadata
     error: GoogleError
@@ -254,6 +256,7 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
     """A ``generateContent`` body as an ``LLMResponse`` labelled ``model`` (candidate 0)."""
     response = parse_payload(body)
     assembly = StreamAssembly(model)
+    assembly.identify(response.get("responseId"), response.get("modelVersion"))
     candidates = response.get("candidates")
     if candidates:
         for position, part in enumerate(candidates[0].get("content", {}).get("parts", ())):

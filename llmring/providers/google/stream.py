@@ -183,6 +183,8 @@ class GoogleStreamParser:
         assembly.ensure_open()
         response = parse_payload(payload)
         self._payloads += 1
+        if assembly.response_id is None:
+            assembly.identify(response.get("responseId"), response.get("modelVersion"))
         usage = response.get("usageMetadata")
         if usage is not None:
             self._usage = (usage, payload)

@@ -97,6 +97,7 @@ class OllamaLine(TypedDict, total=False):
     """
 
     done: bool
+    model: str
     error: str
     message: OllamaMessage | None
     response: str
@@ -187,6 +188,7 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
             "Ollama response is not done: a streamed line where one complete reply was expected"
         )
     assembly = StreamAssembly(model)
+    assembly.identify(None, payload.get("model"))  # Ollama gives its responses no id
     read_line(assembly, payload)
     finish_line(assembly, payload)
     return response_from_assembly(assembly)

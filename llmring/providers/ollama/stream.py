@@ -37,6 +37,7 @@ class OllamaStreamParser:
         chunks = read_line(assembly, line)
         if line.get("done"):
             # The done line may still carry content (always so for stream: false).
+            assembly.identify(None, line.get("model"))  # Ollama gives its responses no id
             chunks += finish_line(assembly, line)
         return chunks
 

@@ -111,6 +111,8 @@ class OpenAIChoice(BaseModel):
 class OpenAIChatCompletion(BaseModel):
     """A ``chat.completion`` object (only the fields llmring reads)."""
 
+    id: str | None = None
+    model: str | None = None
     choices: list[OpenAIChoice] = []
     usage: dict[str, Any] | None = None
     error: OpenAIErrorObject | None = None
@@ -132,6 +134,7 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
     if choice is None or choice.finish_reason is None:
         raise ProviderResponseError("chat completion has no finished choice")
     assembly = StreamAssembly(model)
+    assembly.identify(completion.id, completion.model)
     message = choice.message
     assembly.reasoning(message.reasoning_content or message.reasoning or "")
     assembly.text(message.content or "")

@@ -1,6 +1,19 @@
 """OpenAI Chat Completions stream: ``data:`` chunk payloads in, ``StreamChunk`` out.
 
 https://platform.openai.com/docs/api-reference/chat-streaming (FORMATS.md §1).
+
+OpenAI-compatible servers differ on the wire, and each difference is read here:
+
+- usage in ``x_groq.usage`` (Groq) instead of ``usage``;
+- usage on the last content chunk, next to ``finish_reason`` (Mistral, DeepSeek, Together),
+  instead of a separate ``choices: []`` chunk;
+- no ``data: [DONE]``: with ``done_required=False`` the end of the body after a chunk with a
+  ``finish_reason`` completes the answer (OpenAI itself always sends it, so there it stays
+  required and its absence means the stream was cut);
+- ``reasoning`` (Groq, Ollama, newer vLLM) as well as ``reasoning_content`` (DeepSeek, vLLM);
+- in-band errors as ``{"error": {...}}`` (OpenRouter puts an int ``code`` in it) or as a bare
+  ``{"object": "error", "message": ...}`` (older vLLM). SSE comments (``: OPENROUTER
+  PROCESSING``) never reach the parser: the SSE decoder drops them.
 """
 
 from __future__ import annotations
@@ -54,29 +67,50 @@ class OpenAIChunkChoice(TypedDict, total=False):
     finish_reason: str | None
 
 
+class OpenAIGroqExtension(TypedDict, total=False):
+    """Groq's ``x_groq`` object: its request id, and (on the last chunk) the usage."""
+
+    usage: dict[str, Any] | None
+
+
 class OpenAIChatChunk(TypedDict, total=False):
     """One ``chat.completion.chunk``, or an in-band ``{"error": {...}}`` payload."""
 
+    id: str | None
+    model: str | None
     choices: list[OpenAIChunkChoice]
     usage: dict[str, Any] | None
+    x_groq: OpenAIGroqExtension | None
     error: dict[str, Any] | None
 
 
+class OpenAIBareError(TypedDict, total=False):
+    """An in-band error sent as the payload itself (older vLLM): ``{"object": "error", ...}``."""
+
+    object: str
+    message: str | None
+    type: str | None
+    code: str | int | None
+
+
 _CHUNK: TypeAdapter[OpenAIChatChunk] = TypeAdapter(OpenAIChatChunk)
+_BARE_ERROR: TypeAdapter[OpenAIBareError] = TypeAdapter(OpenAIBareError)
 
 
 class OpenAIStreamParser:
     """Chat Completions chunks -> ``StreamChunk``s; the final chunk is emitted at ``[DONE]``.
 
     The finish reason arrives on one chunk and usage on a later ``choices: []`` chunk, so the
-    parser records both and emits the final chunk only at ``data: [DONE]``.
+    parser records both and emits the final chunk only at ``data: [DONE]``, or, when
+    ``done_required`` is false (a compatible server), at the end of the body.
     """
 
-    __slots__ = ("_assembly", "_raw_finish_reason")
+    __slots__ = ("_assembly", "_done_required", "_raw_finish_reason")
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, done_required: bool = True) -> None:
         self._assembly = StreamAssembly(model)
         self._raw_finish_reason: str | None = None
+        self._done_required = done_required
 
     def feed(self, payload: str) -> list[StreamChunk]:
         """Parse one SSE ``data`` payload."""
@@ -92,8 +126,15 @@ class OpenAIStreamParser:
             raise error_from_object(
                 _error_object(error, payload), default="error event in the stream"
             )
-        if (usage := chunk.get("usage")) is not None:
+        if assembly.response_id is None:
+            assembly.identify(chunk.get("id"), chunk.get("model"))
+        usage = chunk.get("usage")
+        if usage is None and (groq := chunk.get("x_groq")) is not None:
+            usage = groq.get("usage")  # Groq: {"x_groq": {"id": ..., "usage": {...}}}
+        if usage is not None:
             assembly.usage = map_usage(usage)
+        if "choices" not in chunk:
+            _raise_bare_error(payload)
         out: list[StreamChunk] = []
         # The usage chunk and any after it (shared/wire/openai-chat/
         # gpt5-moderation-extra-chunk.sse) have "choices": [], so this loop may not run.
@@ -143,14 +184,27 @@ class OpenAIStreamParser:
         return self._assembly.final(map_finish_reason(raw), raw)
 
     def finish(self) -> list[StreamChunk]:
-        """End of input: nothing more if ``[DONE]`` was seen, else the stream was cut short."""
-        if not self._assembly.finished:
-            raise ProviderResponseError("stream ended before data: [DONE]")
-        return []
+        """End of input: nothing more if ``[DONE]`` was seen, else the stream was cut short
+        (unless ``[DONE]`` is optional and a ``finish_reason`` arrived: then it is complete)."""
+        if self._assembly.finished:
+            return []
+        if not self._done_required and self._raw_finish_reason is not None:
+            return self._done()
+        raise ProviderResponseError("stream ended before data: [DONE]")
 
     def snapshot(self) -> LLMResponse:
         """The response so far."""
         return self._assembly.snapshot()
+
+
+def _raise_bare_error(payload: str) -> None:
+    """Raise the error a chunk without ``choices`` stands for, if it is a bare error object."""
+    bare = _BARE_ERROR.validate_json(payload)
+    if bare.get("object") == "error":
+        error = OpenAIErrorObject(
+            message=bare.get("message"), type=bare.get("type"), code=bare.get("code")
+        )
+        raise error_from_object(error, default="error event in the stream")
 
 
 def _error_object(error: dict[str, Any], payload: str) -> OpenAIErrorObject:

@@ -84,8 +84,10 @@ class OpenAIResponsesIncompleteDetails(BaseModel):
 
 
 class OpenAIResponsesEnd(BaseModel):
-    """The fields of a Response object that say how it ended."""
+    """The fields of a Response object that say how it ended, and which it was."""
 
+    id: str | None = None
+    model: str | None = None
     status: str | None = None
     error: OpenAIErrorObject | None = None
     incomplete_details: OpenAIResponsesIncompleteDetails | None = None
@@ -173,6 +175,7 @@ def parse_response(body: bytes, model: str) -> LLMResponse:
         raise ProviderResponseError(f"malformed response object: {excerpt!r}") from exc
     finish_reason, raw = finish_of(response.status, response)
     assembly = StreamAssembly(model)
+    assembly.identify(response.id, response.model)
     summaries: list[str] = []
     for position, item in enumerate(response.output):
         match item.type:

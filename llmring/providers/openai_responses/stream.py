@@ -175,6 +175,7 @@ class OpenAIResponsesStreamParser:
                 return assembly.tool_calls.append(event.output_index, event.delta)
             case OpenAIResponsesTerminal():
                 response = event.response
+                assembly.identify(response.id, response.model)
                 if response.usage is not None:
                     assembly.usage = map_usage(response.usage)
                 finish_reason, raw = finish_of(_TERMINAL_STATUS[event.type], response)

@@ -1,6 +1,6 @@
 """The lockfile schema: plain TOML data in, validated ``Binding`` and ``Profile`` models out,
 every mistake reported with its line (internal; the public names are re-exported by
-``llmring.lockfile``).
+``llmring.config.lockfile``).
 
 Schema (version 1):
 
@@ -8,13 +8,20 @@ Schema (version 1):
     default_profile = "default"          optional
     [extends]
     packages = ["somepkg"]               optional: packages whose bundled llmring.lock to reach
+    [providers.<name>]                   optional: a named server, usable as <name>:<model>
+    kind = "openai"                      openai | openai-responses | anthropic | ollama
+    base_url = "http://gpu1:8000/v1"     required
+    api_key_env = "MYBOX_KEY"            optional: no key is needed without it
+    headers = { X-Team = "ml" }          optional: sent with every request
+    stream_usage = false                 optional: for servers that reject stream_options
     [profiles.<name>]
     name = "<name>"                      optional, must match the table name when present
     [[profiles.<name>.bindings]]
     alias = "chatbot"                    unique in its profile
     models = ["provider:model", ...]     primary first, then fallbacks; at least one
 
-Unknown keys are ignored, so a newer llmring can add fields an older one still reads.
+Unknown keys are ignored, so a newer llmring can add fields an older one still reads; except
+in a provider table, where a typo would silently change where requests go.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NoReturn, Protocol
+
+from pydantic import ValidationError
 
 from llmring.exceptions import (
     InvalidModelReferenceError,
@@ -33,7 +42,8 @@ from llmring.exceptions import (
     ProviderNotFoundError,
 )
 from llmring.model_ref import ModelRef
-from llmring.providers import canonical_name
+from llmring.providers import canonical_name, register_provider
+from llmring.providers.presets import BUILT_IN_NAMES, ProviderSettings
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -86,6 +96,7 @@ class LockfileData:
     default_profile: str
     extends: tuple[str, ...]
     profiles: Mapping[str, Profile]
+    providers: Mapping[str, ProviderSettings] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def parse_model(text: str | ModelRef) -> ModelRef:
@@ -159,13 +170,62 @@ def validate(data: Mapping[str, object], *, text: str, path: str) -> LockfileDat
         if package not in extends:
             extends.append(package)
 
+    providers = _validate_providers(data.get("providers", {}), fail)
+    # Registered before the bindings are read, so that "mybox:model" parses as a model.
+    for name, settings in providers.items():
+        register_provider(name, settings)
+
     raw_profiles = data.get("profiles", {})
     if not isinstance(raw_profiles, Mapping):
         fail("profiles must be tables: [profiles.default]", "profiles")
     profiles: dict[str, Profile] = {}
     for name, raw in raw_profiles.items():
         profiles[name] = _validate_profile(name, raw, fail)
-    return LockfileData(version, default_profile, tuple(extends), MappingProxyType(profiles))
+    return LockfileData(
+        version,
+        default_profile,
+        tuple(extends),
+        MappingProxyType(profiles),
+        MappingProxyType(providers),
+    )
+
+
+_PROVIDER_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_PROVIDER_KEYS = ", ".join(ProviderSettings.model_fields)
+
+
+def _validate_providers(raw: object, fail: _Fail) -> dict[str, ProviderSettings]:
+    """``[providers.<name>]`` tables as settings; every mistake names its line."""
+    if not isinstance(raw, Mapping):
+        fail('providers must be tables: [providers.mybox] kind = "openai"', "providers")
+    providers: dict[str, ProviderSettings] = {}
+    for name, table in raw.items():
+        where = ("providers", name)
+        if not _PROVIDER_NAME_RE.match(name):
+            fail(f"[providers.{name}]: a name is lowercase letters, digits, - and _", *where)
+        if name in BUILT_IN_NAMES:
+            fail(
+                f"[providers.{name}]: {name!r} is a built-in provider; set its base URL "
+                "(e.g. OPENAI_BASE_URL) instead of declaring it",
+                *where,
+            )
+        if not isinstance(table, Mapping):
+            fail(f"providers.{name} must be a table: [providers.{name}]", *where)
+        try:
+            providers[name] = ProviderSettings.model_validate(dict(table))
+        except ValidationError as exc:
+            # A typo shows as an unknown key and as a missing one: name the typo.
+            errors = exc.errors(include_url=False)
+            error = min(errors, key=lambda e: e["type"] != "extra_forbidden")
+            key = str(error["loc"][0]) if error["loc"] else ""
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {key!r} (a provider table has {_PROVIDER_KEYS})"
+            elif error["type"] == "missing":
+                message = f"{key} is required, e.g. {key} = " + '"http://localhost:8000/v1"'
+            else:
+                message = f"{key}: {error['msg']} (got {error.get('input')!r})"
+            fail(f"[providers.{name}]: {message}", *where, *([key] if key else []))
+    return providers
 
 
 def _validate_profile(name: str, raw: object, fail: _Fail) -> Profile:

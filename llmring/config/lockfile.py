@@ -27,8 +27,8 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.items import AoT, Array, Comment, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
-from llmring._lockfile_io import atomic_write, check_size, exclusive_lock, read_text
-from llmring._lockfile_schema import (
+from llmring.config._io import atomic_write, check_size, exclusive_lock, read_text
+from llmring.config._schema import (
     DEFAULT_PROFILE,
     Binding,
     LockfileData,
@@ -45,6 +45,7 @@ from llmring.exceptions import (
     LockfileParseError,
 )
 from llmring.model_ref import ModelRef
+from llmring.providers.presets import ProviderSettings
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -137,6 +138,11 @@ class Lockfile:
     def extends(self) -> tuple[str, ...]:
         """The packages listed in ``[extends] packages``, in order."""
         return self._data.extends
+
+    @property
+    def providers(self) -> Mapping[str, ProviderSettings]:
+        """The named servers the file declares (``[providers.<name>]``), in file order."""
+        return self._data.providers
 
     @property
     def profiles(self) -> Mapping[str, Profile]:

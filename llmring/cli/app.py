@@ -5,7 +5,7 @@
     llmring bind ALIAS MODEL[,MODEL...]            bind an alias (primary first, then fallbacks)
     llmring unbind ALIAS                           remove an alias
     llmring aliases [--json]                       list the aliases of a profile
-    llmring providers [--json]                     which providers the environment configures
+    llmring providers [--json] [--file PATH]       providers (built-in, presets, the lockfile's)
     llmring chat PROMPT | --replay FILE            stream an answer to the terminal
 
 ``main(argv)`` returns the exit code (listed in ``llmring --help``) instead of exiting, so it
@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from llmring import LLMRing, __version__
-from llmring._cli_chat import DEFAULT_MODEL, ChatOptions, run_chat
-from llmring._cli_errors import (
+from llmring.cli.chat import DEFAULT_MODEL, ChatOptions, run_chat
+from llmring.cli.errors import (
     EXIT_CODES_HELP,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -32,6 +32,7 @@ from llmring._cli_errors import (
     report_error,
 )
 from llmring.exceptions import LLMRingError
+from llmring.providers import provider_settings
 
 __all__ = ["build_parser", "main", "mask_key"]
 
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "providers", "which providers the environment configures", run=_providers
     )
     providers.add_argument("--json", action="store_true", help="print the table as JSON")
+    _add_file(providers, "the lockfile whose [providers.<name>] tables to list too")
 
     _add_chat(commands)
     return parser
@@ -324,7 +326,8 @@ def mask_key(key: str) -> str:
 
 
 def _providers(args: argparse.Namespace) -> int:
-    ring = LLMRing()
+    ring = LLMRing(lockfile_path=args.file)
+    ring.resolver.lockfile()  # registers the providers the lockfile declares
     table: dict[str, dict[str, object]] = {}
     for name, configured in ring.configured_providers().items():
         provider = ring.provider(name)
@@ -335,6 +338,7 @@ def _providers(args: argparse.Namespace) -> int:
             "key": mask_key(os.environ[key_env]) if key_env else None,
             "key_vars": list(provider.api_key_env),
             "base_url": provider.base_url,
+            "kind": settings.kind if (settings := provider_settings(name)) else name,
         }
     if args.json:
         print(json.dumps(table, indent=2))

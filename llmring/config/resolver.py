@@ -45,12 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmring._suggest import provider_of_model_family
-from llmring.exceptions import (
-    AliasNotFoundError,
-    LockfileError,
-    LockfileNotFoundError,
-)
-from llmring.lockfile import (
+from llmring.config.lockfile import (
     DEFAULT_PROFILE,
     LOCKFILE_NAME,
     Binding,
@@ -61,6 +56,12 @@ from llmring.lockfile import (
     edit_lockfile,
     init_lockfile,
     model_refs,
+)
+from llmring.exceptions import (
+    AliasNotFoundError,
+    InvalidModelReferenceError,
+    LockfileError,
+    LockfileNotFoundError,
 )
 from llmring.model_ref import ModelRef
 from llmring.providers import canonical_name, closest_provider
@@ -163,8 +164,14 @@ class Resolver:
         """Bind ``alias`` to ``models`` (primary first, then fallbacks) and return the file
         written. Replaces an existing binding of ``alias`` in that profile."""
         check_alias(alias)
-        refs = model_refs(models)  # bad input fails before any file is touched
         target, create = self._write_target()
+        try:
+            refs = model_refs(models)  # bad input fails before any file is touched
+        except InvalidModelReferenceError:
+            if not target.exists():
+                raise
+            Lockfile.load(target)  # perhaps a provider it declares: reading registers them
+            refs = model_refs(models)
 
         def change(lockfile: Lockfile) -> None:
             lockfile.set_binding(alias, refs, self._choose_profile(profile, lockfile))

@@ -23,14 +23,14 @@ from anyio.abc import TaskStatus
 from pydantic import ValidationError
 
 from llmring import LLMRequest, LLMResponse, LLMRing, Message, StreamChunk, Usage
-from llmring._cli_errors import (
+from llmring.cli.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
     report_error,
 )
+from llmring.config.resolver import Resolver
 from llmring.exceptions import LLMRingError, ProviderNotFoundError
-from llmring.resolver import Resolver
 from llmring.schemas import ToolCall
 from llmring.testing import Recording, cassette, load_recording, replay_transport
 from llmring.testing.format import read_index
@@ -321,6 +321,9 @@ class ChunkPrinter:
             raw_finish_reason=final.raw_finish_reason if final else None,
             usage=final.usage if final else None,
             tool_calls=final.tool_calls if final else None,
+            response_id=final.response_id if final else None,
+            served_model=final.served_model if final else None,
+            timing=final.timing if final else None,
         )
 
     def end_text(self) -> None:
