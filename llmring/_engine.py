@@ -3,69 +3,200 @@
 Every provider goes through ``stream`` and ``complete``; providers only build the call and
 parse what comes back. Any error raised once a stream is under way carries ``partial``, the
 response assembled so far, so nothing received is lost.
+
+A stream runs in two phases. ``open_attempt`` sends one request and reads until the parser
+produces its first chunks, under one anyio deadline (``first_token``, capped by ``total``);
+nothing is yielded there, so retries, fallback and hedging can run it, start it again or
+cancel it, all before the caller sees a byte. ``stream`` then yields those chunks and runs the
+flat per-chunk loop. No cancel scope is ever open across a ``yield``: the gaps between reads
+are bounded by httpx's read timeout (``idle``), and ``total`` by a deadline checked per read,
+with a scope around a read only when the time left is shorter than that read timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
+import math
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AsyncExitStack, aclosing
+from dataclasses import dataclass, field
 from typing import cast
 
+import anyio
 import httpx
 
 from llmring._transport import map_transport_errors, open_stream, post
 from llmring._wire import NDJSONDecoder, SSEDecoder, decoder_for
-from llmring.exceptions import ProviderError, ProviderResponseError
+from llmring.exceptions import ProviderError, ProviderResponseError, ProviderTimeoutError
 from llmring.model_ref import ModelRef
-from llmring.providers.base import Provider
-from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
+from llmring.providers.base import Provider, StreamParser
+from llmring.schemas import Attempt, LLMRequest, LLMResponse, StreamChunk
+from llmring.timeouts import CallDeadlines, TimeoutPhase
 
-__all__ = ["complete", "stream"]
+__all__ = ["OpenedStream", "complete", "open_attempt", "stream"]
 
 
-async def stream(
+@dataclass(eq=False)
+class OpenedStream:
+    """A request whose first chunks have arrived; the rest of its body is still to be read."""
+
+    provider: str
+    model: str
+    parser: StreamParser
+    decoder: SSEDecoder | NDJSONDecoder
+    body: AsyncGenerator[bytes, None]
+    first: list[StreamChunk]
+    resources: AsyncExitStack
+    ended: bool = False
+    #: Every request made to serve the call, filled in by retries, fallback and hedging.
+    attempts: list[Attempt] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close the response (and its connection, if unread) even while being cancelled."""
+        with anyio.CancelScope(shield=True):
+            await self.resources.aclose()
+
+
+async def open_attempt(
     client: httpx.AsyncClient,
     provider: Provider,
     request: LLMRequest,
     ref: ModelRef,
-    *,
-    http_timeout: float | None = None,
-) -> AsyncGenerator[StreamChunk, None]:
-    """Stream ``request`` from ``ref``'s provider, chunk by chunk as they arrive.
-
-    ``http_timeout`` (seconds) bounds the connect and each gap between reads; ``None`` leaves the
-    client's own.
-
-    The response is closed when this generator is closed: on ``break`` (at finalization, or
-    at once under ``contextlib.aclosing``), on cancellation, and on error.
-    """
+    deadlines: CallDeadlines,
+) -> OpenedStream:
+    """Send ``request`` to ``ref`` and read until its first chunks (or its end) arrive."""
     label = str(ref)
     call = provider.build_call(request, ref.model, stream=True)
     parser = provider.stream_parser(label)
+    resources = AsyncExitStack()
+    deadline = deadlines.first_token_deadline()
     try:
-        async with open_stream(
-            client, call, provider, ref.model, http_timeout=http_timeout
-        ) as response:
+        with anyio.CancelScope(deadline=deadline) as scope:
+            response = await resources.enter_async_context(
+                open_stream(client, call, provider, ref.model, http_timeout=deadlines.http)
+            )
             decoder = await _decoder(response, provider)
-            # One flat loop, no generator per layer: this is the per-chunk hot path.
+            body = await resources.enter_async_context(aclosing(_body(response)))
+            opened = OpenedStream(provider.name, ref.model, parser, decoder, body, [], resources)
             with map_transport_errors(provider.name, ref.model):
-                async with aclosing(_body(response)) as body:
-                    async for data in body:
-                        for payload in decoder.feed(data):
-                            for chunk in parser.feed(payload):
-                                yield chunk
-            for payload in decoder.finish():
-                for chunk in parser.feed(payload):
-                    yield chunk
-            for chunk in parser.finish():
-                yield chunk
+                await _read_first(opened)
+        if scope.cancelled_caught:
+            phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
+            limit = deadlines.first_token if phase == "first_token" else None
+            text = f"no output within the first_token timeout ({limit} s)" if limit else ""
+            raise ProviderTimeoutError(
+                text or "the call's total timeout ran out before any output", phase=phase
+            )
+        return opened
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await resources.aclose()
+        if isinstance(exc, ProviderError):
+            _complete_error(exc, provider.name, ref.model, parser.snapshot())
+        elif isinstance(exc, ValueError):  # a parser tripped on a shape it did not expect
+            error = ProviderResponseError(f"could not parse the stream: {exc}")
+            _complete_error(error, provider.name, ref.model, parser.snapshot())
+            raise error from exc
+        raise
+
+
+async def _read_first(opened: OpenedStream) -> None:
+    """Read until the parser produces a chunk; every chunk of that read is kept."""
+    decoder, parser = opened.decoder, opened.parser
+    async for data in opened.body:
+        first = [chunk for payload in decoder.feed(data) for chunk in parser.feed(payload)]
+        if first:
+            opened.first = first
+            return
+    opened.first = [chunk for payload in decoder.finish() for chunk in parser.feed(payload)]
+    opened.first += parser.finish()
+    opened.ended = True
+
+
+async def stream(
+    open_first: Callable[[CallDeadlines], Awaitable[OpenedStream]],
+    start: Callable[[], CallDeadlines],
+) -> AsyncGenerator[StreamChunk, None]:
+    """The chunks of the stream ``open_first`` opens (after any retries and fallback).
+
+    ``start`` fixes the call's deadlines when the first chunk is asked for: the call starts then.
+
+    The response is closed when this generator is closed: on ``break`` (at finalization, or
+    at once under ``contextlib.aclosing``), on cancellation, and on error. The final chunk
+    carries ``attempts``.
+    """
+    deadlines = start()
+    opened = await open_first(deadlines)
+    parser, decoder = opened.parser, opened.decoder
+    try:
+        for chunk in opened.first:
+            yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
+        if opened.ended:
+            return
+        # One flat loop, no generator per layer: this is the per-chunk hot path.
+        with map_transport_errors(opened.provider, opened.model):
+            if deadlines.total == math.inf:
+                async for data in opened.body:
+                    for payload in decoder.feed(data):
+                        for chunk in parser.feed(payload):
+                            if chunk.finish_reason is not None:
+                                chunk = _stamped(chunk, opened)
+                            yield chunk
+            else:
+                async for data in _reads_within(opened.body, deadlines):
+                    for payload in decoder.feed(data):
+                        for chunk in parser.feed(payload):
+                            if chunk.finish_reason is not None:
+                                chunk = _stamped(chunk, opened)
+                            yield chunk
+        for payload in decoder.finish():
+            for chunk in parser.feed(payload):
+                yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
+        for chunk in parser.finish():
+            yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
     except ProviderError as exc:
-        _complete_error(exc, provider.name, ref.model, parser.snapshot())
+        _complete_error(exc, opened.provider, opened.model, parser.snapshot())
         raise
     except ValueError as exc:  # a parser tripped on a shape its wire models did not expect
         error = ProviderResponseError(f"could not parse the stream: {exc}")
-        _complete_error(error, provider.name, ref.model, parser.snapshot())
+        _complete_error(error, opened.provider, opened.model, parser.snapshot())
         raise error from exc
+    finally:
+        await opened.aclose()
+
+
+async def _reads_within(
+    body: AsyncGenerator[bytes, None], deadlines: CallDeadlines
+) -> AsyncGenerator[bytes, None]:
+    """``body``'s reads until the ``total`` deadline; used only when there is one.
+
+    A read that httpx's own read timeout (``idle``) ends before the deadline needs no scope;
+    only a read that could outlast the deadline gets one. The scope is exited before the
+    data is handed on, so it never spans a yield.
+    """
+    idle = deadlines.idle
+    while True:
+        remaining = deadlines.remaining()
+        if remaining <= 0:
+            raise _total_timeout()
+        if idle is not None and remaining > idle:
+            data = await anext(body, None)
+        else:
+            with anyio.move_on_after(remaining) as scope:
+                data = await anext(body, None)
+            if scope.cancelled_caught:
+                raise _total_timeout()
+        if data is None:
+            return
+        yield data
+
+
+def _total_timeout() -> ProviderTimeoutError:
+    return ProviderTimeoutError("the call's total timeout ran out mid-stream", phase="total")
+
+
+def _stamped(chunk: StreamChunk, opened: OpenedStream) -> StreamChunk:
+    """The final chunk, with the attempts made to serve it."""
+    return chunk.model_copy(update={"attempts": list(opened.attempts)})
 
 
 async def complete(
@@ -73,12 +204,24 @@ async def complete(
     provider: Provider,
     request: LLMRequest,
     ref: ModelRef,
-    *,
-    http_timeout: float | None = None,
+    deadlines: CallDeadlines,
 ) -> LLMResponse:
-    """Send ``request`` to the non-streaming endpoint and parse the whole answer."""
+    """Send ``request`` to the non-streaming endpoint and parse the whole answer.
+
+    The whole answer is the first "token" here: it must arrive within ``first_token``.
+    """
     call = provider.build_call(request, ref.model, stream=False)
-    body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
+    deadline = deadlines.first_token_deadline()
+    with anyio.CancelScope(deadline=deadline) as scope:
+        body = await post(client, call, provider, ref.model, http_timeout=deadlines.http)
+    if scope.cancelled_caught:
+        phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
+        raise ProviderTimeoutError(
+            f"no answer within the {phase} timeout",
+            phase=phase,
+            provider=provider.name,
+            model=ref.model,
+        )
     try:
         return provider.parse_response(body, str(ref))
     except ProviderError as exc:

@@ -7,15 +7,20 @@ translates its wire spelling into them in exactly one place, its ``stream.py`` /
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from llmring.timeouts import Timeout
 
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter"]
 ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
+AttemptOutcome: TypeAlias = Literal["served", "failed", "cancelled"]
 
 __all__ = [
+    "Attempt",
+    "AttemptOutcome",
     "FinishReason",
     "FunctionCall",
     "FunctionDefinition",
@@ -154,7 +159,13 @@ class LLMRequest(_Model):
     tools: list[Tool] | None = None
     tool_choice: ToolChoiceMode | ToolChoice | None = None
     response_format: dict[str, Any] | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    #: Seconds, or a ``Timeout`` per phase; None uses ``LLMRing(timeout=...)``.
+    timeout: Annotated[float, Field(gt=0)] | Timeout | None = None
+    #: Retries per model before the first chunk; None uses ``LLMRing(max_retries=...)``.
+    max_retries: int | None = Field(default=None, ge=0)
+    #: Start the alias's next model beside the current one if it has produced no chunk after
+    #: this many seconds; None uses the alias's ``hedge_after`` in the lockfile, if any.
+    hedge_after: float | None = Field(default=None, gt=0)
     extra_params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -174,12 +185,26 @@ class Usage(_Model):
     raw: dict[str, Any] | None = None
 
 
+class Attempt(_Model):
+    """One request made while serving a call: which model, how it ended, the wait before it.
+
+    ``outcome`` is ``served`` for the one whose answer the caller got, ``failed`` (``error``
+    says how) or ``cancelled`` (a hedged request that lost the race).
+    """
+
+    model: str
+    outcome: AttemptOutcome
+    error: str | None = None
+    waited: float = 0.0
+
+
 class StreamChunk(_Model):
     """One piece of a streamed response.
 
     Intermediate chunks carry ``delta`` (answer text) and/or ``reasoning`` (thinking text).
     The final chunk, exactly one per stream, carries ``finish_reason``, ``usage`` and the
-    complete ``tool_calls``. ``model`` is on every chunk.
+    complete ``tool_calls``, and ``attempts``: every request made to serve the call (retries,
+    fallback, hedging), the last one the model that served it. ``model`` is on every chunk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -192,6 +217,7 @@ class StreamChunk(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    attempts: list[Attempt] | None = None
 
     @property
     def is_final(self) -> bool:
@@ -199,7 +225,10 @@ class StreamChunk(_Model):
 
 
 class LLMResponse(_Model):
-    """A complete response; also the ``partial`` snapshot attached to a mid-stream error."""
+    """A complete response; also the ``partial`` snapshot attached to a mid-stream error.
+
+    ``attempts`` (on a response from ``LLMRing.chat``) lists every request made to serve it.
+    """
 
     content: str = ""
     model: str
@@ -209,6 +238,7 @@ class LLMResponse(_Model):
     raw_finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
+    attempts: list[Attempt] | None = None
 
     @property
     def total_tokens(self) -> int | None:

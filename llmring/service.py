@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from llmring import _engine
-from llmring.fallback import first_response, first_stream
+from llmring._attempts import AttemptLog, with_retries
+from llmring.fallback import first_to_answer
 from llmring.model_ref import ModelRef
 from llmring.providers import canonical_name, create_provider, provider_names
 from llmring.providers.base import Provider
+from llmring.retry import RetryPolicy
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
+from llmring.timeouts import CallDeadlines, Timeout, as_timeout
 
 if TYPE_CHECKING:
     from llmring.resolver import Resolver
@@ -31,10 +34,15 @@ _POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepaliv
 class LLMRing:
     """One async API over every provider.
 
-    ``timeout`` bounds connecting and every wait for the next bytes (not the whole answer, so
-    long streams are fine). Keys and base URLs come from ``api_keys`` / ``base_urls`` (keyed
-    by provider name) or else the environment. ``http_client`` lets the caller share a client;
-    it is then the caller's to close and its own timeout applies.
+    ``timeout`` is a number, bounding connecting and every wait for the next bytes (not the
+    whole answer, so long streams are fine), or a ``Timeout`` with a deadline per phase
+    (``connect``, ``first_token``, ``idle``, ``total``). ``max_retries`` is how many times a
+    model is asked again after a retryable failure before its first chunk (0: never);
+    ``max_retry_wait`` is the longest wait a server may ask for that is slept rather than
+    raised at once (so a fallback can serve). Keys and base URLs come from ``api_keys`` /
+    ``base_urls`` (keyed by provider name) or else the environment. ``http_client`` lets the
+    caller share a client; it is then the caller's to close and its own connect and read
+    timeouts apply.
 
     Use as ``async with LLMRing() as ring:``, or call ``await ring.close()``.
     """
@@ -42,15 +50,21 @@ class LLMRing:
     def __init__(
         self,
         *,
-        timeout: float = 60.0,
+        timeout: float | Timeout = 60.0,
         http_client: httpx.AsyncClient | None = None,
         api_keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         lockfile_path: str | Path | None = None,
+        max_retries: int = 2,
+        max_retry_wait: float = 60.0,
     ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
+        self._timeout = as_timeout(timeout)
+        self._retry = RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait)
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), limits=_POOL
+            timeout=self._timeout.for_httpx(), limits=_POOL
         )
         self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._base_urls = {canonical_name(k): v for k, v in (base_urls or {}).items()}
@@ -77,23 +91,34 @@ class LLMRing:
     # --- calling models ----------------------------------------------------------------
 
     async def chat(self, request: LLMRequest, profile: str | None = None) -> LLMResponse:
-        """The whole response, from the non-streaming endpoint of the first model that answers."""
+        """The whole response, from the non-streaming endpoint of the first model that answers.
+
+        ``response.attempts`` lists every request made (retries, fallback, hedging).
+        """
+        refs = self.resolve(request.model, profile)
+        deadlines = self._deadlines(request)
+        policy = self._policy(request)
+        log = AttemptLog()
 
         async def send(ref: ModelRef) -> LLMResponse:
-            return await _engine.complete(
-                self._client,
-                self.provider(ref.provider),
-                request,
+            provider = self.provider(ref.provider)
+            return await with_retries(
                 ref,
-                http_timeout=request.timeout,
+                lambda: _engine.complete(self._client, provider, request, ref, deadlines),
+                policy,
+                deadlines,
+                log,
             )
 
-        return await first_response(request.model, self.resolve(request.model, profile), send)
+        hedge_after = self._hedge_after(request, refs, profile)
+        response = await first_to_answer(request.model, refs, send, log, hedge_after=hedge_after)
+        return response.model_copy(update={"attempts": log.public()})
 
     def chat_stream(
         self, request: LLMRequest, profile: str | None = None
     ) -> AsyncGenerator[StreamChunk, None]:
-        """Chunks as the model produces them; the last one has finish reason and usage.
+        """Chunks as the model produces them; the last one has finish reason, usage and
+        ``attempts`` (every request made: retries, fallback, hedging).
 
         The model name is resolved at once (an unknown alias raises here); nothing is sent
         until the first chunk is asked for. Closing the generator closes the HTTP response:
@@ -101,19 +126,50 @@ class LLMRing:
         moment you stop reading, rather than when the generator is finalized.
         """
         refs = self.resolve(request.model, profile)
+        hedge_after = self._hedge_after(request, refs, profile)
+        policy = self._policy(request)
 
-        def start(ref: ModelRef) -> AsyncGenerator[StreamChunk, None]:
-            return _engine.stream(
-                self._client,
-                self.provider(ref.provider),
-                request,
-                ref,
-                http_timeout=request.timeout,
+        async def open_first(deadlines: CallDeadlines) -> _engine.OpenedStream:
+            log = AttemptLog()
+
+            async def start(ref: ModelRef) -> _engine.OpenedStream:
+                provider = self.provider(ref.provider)
+                return await with_retries(
+                    ref,
+                    lambda: _engine.open_attempt(self._client, provider, request, ref, deadlines),
+                    policy,
+                    deadlines,
+                    log,
+                )
+
+            opened = await first_to_answer(
+                request.model, refs, start, log, hedge_after=hedge_after, discard=_close
             )
+            opened.attempts = log.public()
+            return opened
 
-        if len(refs) == 1:  # nothing to fall back to: no extra layer on the hot path
-            return start(refs[0])
-        return first_stream(request.model, refs, start)
+        return _engine.stream(open_first, lambda: self._deadlines(request))
+
+    def _deadlines(self, request: LLMRequest) -> CallDeadlines:
+        """The deadlines of a call starting now: the request's timeout, else the ring's."""
+        per_request = request.timeout is not None
+        timeout = as_timeout(request.timeout) if request.timeout is not None else self._timeout
+        return CallDeadlines.start(
+            timeout, per_request=per_request, client_timeout=self._client.timeout
+        )
+
+    def _policy(self, request: LLMRequest) -> RetryPolicy:
+        if request.max_retries is None:
+            return self._retry
+        return RetryPolicy(max_retries=request.max_retries, max_wait=self._retry.max_wait)
+
+    def _hedge_after(
+        self, request: LLMRequest, refs: list[ModelRef], profile: str | None
+    ) -> float | None:
+        """The request's ``hedge_after``, else the alias's in the lockfile (aliases only)."""
+        if request.hedge_after is not None or len(refs) < 2:
+            return request.hedge_after
+        return self.resolver.hedge_after(request.model, profile)
 
     # --- providers ---------------------------------------------------------------------
 
@@ -170,3 +226,7 @@ class LLMRing:
     def clear_alias_cache(self) -> None:
         """Forget cached lockfile contents and resolutions."""
         self.resolver.clear_cache()
+
+
+async def _close(opened: _engine.OpenedStream) -> None:
+    await opened.aclose()
