@@ -11,6 +11,7 @@ async with LLMRing() as ring:
 
 from llmring.schemas import LLMRequest, LLMResponse, Message, StreamChunk, Usage
 from llmring.service import LLMRing
+from llmring.timeouts import Timeout
 
-__all__ = ["LLMRequest", "LLMResponse", "LLMRing", "Message", "StreamChunk", "Usage"]
+__all__ = ["LLMRequest", "LLMResponse", "LLMRing", "Message", "StreamChunk", "Timeout", "Usage"]
 __version__ = "0.1.0"

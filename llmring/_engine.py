@@ -46,7 +46,12 @@ class OpenedStream:
     body: AsyncGenerator[bytes, None]
     first: list[StreamChunk]
     resources: AsyncExitStack
+    #: Payloads of the read that gave the first chunks, still to feed after those are yielded:
+    #: an error among them then comes after the caller saw output, as on the wire.
+    pending: list[str] = field(default_factory=list)
+    #: The body was read to its end; ``parser.finish()`` is still to be called unless ``finished``.
     ended: bool = False
+    finished: bool = False
     #: Every request made to serve the call, filled in by retries, fallback and hedging.
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -100,16 +105,22 @@ async def open_attempt(
 
 
 async def _read_first(opened: OpenedStream) -> None:
-    """Read until the parser produces a chunk; every chunk of that read is kept."""
-    decoder, parser = opened.decoder, opened.parser
+    """Read until the parser produces its first chunks; later payloads wait in ``pending``."""
+    decoder = opened.decoder
     async for data in opened.body:
-        first = [chunk for payload in decoder.feed(data) for chunk in parser.feed(payload)]
-        if first:
-            opened.first = first
+        if _feed_first(opened, decoder.feed(data)):
             return
-    opened.first = [chunk for payload in decoder.finish() for chunk in parser.feed(payload)]
-    opened.first += parser.finish()
     opened.ended = True
+    if not _feed_first(opened, decoder.finish()):
+        opened.first, opened.finished = opened.parser.finish(), True
+
+
+def _feed_first(opened: OpenedStream, payloads: list[str]) -> bool:
+    for index, payload in enumerate(payloads):
+        if first := opened.parser.feed(payload):
+            opened.first, opened.pending = first, payloads[index + 1 :]
+            return True
+    return False
 
 
 async def stream(
@@ -130,7 +141,13 @@ async def stream(
     try:
         for chunk in opened.first:
             yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
+        for payload in opened.pending:
+            for chunk in parser.feed(payload):
+                yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
         if opened.ended:
+            if not opened.finished:
+                for chunk in parser.finish():
+                    yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
             return
         # One flat loop, no generator per layer: this is the per-chunk hot path.
         with map_transport_errors(opened.provider, opened.model):
