@@ -95,7 +95,8 @@ class Reply:
     """One scripted answer. ``body`` pieces are sent as chunks; a number in it is a pause (s).
 
     ``delay`` is slept before the status line (a server slow to answer at all). ``hang`` keeps
-    the response open after the body: only the client can end it.
+    the response open after the body: only the client can end it. ``cut`` closes the
+    connection after the body without ending it properly (a connection broken mid-stream).
     """
 
     status: int = 200
@@ -103,6 +104,7 @@ class Reply:
     body: Sequence[bytes | float] = ()
     delay: float = 0.0
     hang: bool = False
+    cut: bool = False
     content_type: str = "application/x-ndjson"
 
 
@@ -129,6 +131,10 @@ class ScriptedServer:
 
 
 class _ClientLeft(Exception):
+    pass
+
+
+class _Cut(Exception):
     pass
 
 
@@ -177,6 +183,8 @@ async def serve_script(
                 await _pause(stream, piece)
         if reply.hang:
             await _pause(stream, math.inf)
+        if reply.cut:
+            raise _Cut
         await stream.send(b"0\r\n\r\n")
         served.completed = True
 
@@ -193,6 +201,8 @@ async def serve_script(
                     n = counts.get(path, 0)
                     counts[path] = n + 1
                     await answer(stream, served, reply_for(path, n))
+        except _Cut:
+            pass
         except (
             _ClientLeft,
             anyio.EndOfStream,
