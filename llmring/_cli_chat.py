@@ -192,7 +192,8 @@ def _replay_ring(client: httpx.AsyncClient, model: str, recording: Recording) ->
     """An LLMRing over the replay client, with a stand-in key: a replay needs none."""
     provider = model.partition(":")[0]
     try:
-        return LLMRing(http_client=client, api_keys={provider: "replay-key"})
+        # A recording is one answer: asking it again would only replay the same one.
+        return LLMRing(http_client=client, api_keys={provider: "replay-key"}, max_retries=0)
     except ProviderNotFoundError as error:  # the directory is not a provider's name
         raise UsageError(
             f"cannot tell which provider recorded {recording.path}: {error}; "
@@ -277,6 +278,7 @@ class ChunkPrinter:
             raw_finish_reason=final.raw_finish_reason if final else None,
             usage=final.usage if final else None,
             tool_calls=final.tool_calls if final else None,
+            attempts=final.attempts if final else None,
         )
 
     def end_text(self) -> None:

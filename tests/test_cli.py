@@ -556,6 +556,9 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
         "raw_finish_reason": expect["raw_finish_reason"],
         "usage": {**expect["usage"], "cache_write_tokens": None},
         "tool_calls": None,
+        "attempts": [
+            {"model": "openai:gpt-4o-mini", "outcome": "served", "error": None, "waited": 0.0}
+        ],
     }
 
 
