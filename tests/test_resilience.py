@@ -350,3 +350,50 @@ async def test_every_provider_retries_a_503_then_streams(provider: str) -> None:
         chunks = await collect(service, request(f"{provider}:{recording.model}"))
     assert text(chunks) == recording.expect["text"]
     assert [a.outcome for a in chunks[-1].attempts or []] == ["failed", "served"]
+
+
+IN_BAND_FIRST = {
+    "anthropic": b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+    b'"message":"Overloaded"}}\n\n',
+    "openai": b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n',
+    "google": b'data: {"error":{"code":503,"message":"The model is overloaded.",'
+    b'"status":"UNAVAILABLE"}}\n\n',
+    "openai-responses": b'event: error\ndata: {"type":"error","error":{"type":"server_error",'
+    b'"code":"server_error","message":"The server had an error"}}\n\n',
+}
+
+
+@pytest.mark.parametrize("provider", sorted(IN_BAND_FIRST))
+async def test_every_provider_retries_an_in_band_error_as_the_first_event(provider: str) -> None:
+    recording = load_recording(RECORDINGS / PROVIDERS[provider])
+    content_type = recording.headers.get("content-type", "text/event-stream")
+    failed = Reply(body=[IN_BAND_FIRST[provider]], content_type=content_type)
+    good = Reply(body=[recording.body], content_type=content_type)
+    async with (
+        serve_script(lambda path, n: failed if n == 0 else good) as server,
+        LLMRing(api_keys={provider: KEY}, base_urls={provider: server.url}) as service,
+    ):
+        chunks = await collect(service, request(f"{provider}:{recording.model}"))
+    assert text(chunks) == recording.expect["text"]
+    attempts = chunks[-1].attempts or []
+    assert [a.outcome for a in attempts] == ["failed", "served"]
+    assert attempts[0].error is not None and attempts[0].error.startswith(
+        ("ProviderOverloadedError", "ProviderRateLimitError")
+    )
+
+
+async def test_chat_hedges_too(tmp_path: Path) -> None:
+    slow = Reply(delay=3.0, body=[b"".join(BODY)])
+    fast = Reply(body=[b"".join(BODY)])
+    async with (
+        serve_script({"/m1/complete": [slow], "/m2/complete": [fast]}) as server,
+        alias_ring(server.url, tmp_path, hedge_after=0.2) as service,
+    ):
+        response = await service.chat(request("chat"))
+        with anyio.fail_after(2):
+            await server.served[0].left.wait()
+    assert (response.content, response.model) == ("Hello", "fake:m2")
+    assert [(a.model, a.outcome) for a in response.attempts or []] == [
+        ("fake:m1", "cancelled"),
+        ("fake:m2", "served"),
+    ]
