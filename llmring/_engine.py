@@ -159,12 +159,13 @@ async def stream(
                                 chunk = _stamped(chunk, opened)
                             yield chunk
             else:
-                async for data in _reads_within(opened.body, deadlines):
-                    for payload in decoder.feed(data):
-                        for chunk in parser.feed(payload):
-                            if chunk.finish_reason is not None:
-                                chunk = _stamped(chunk, opened)
-                            yield chunk
+                async with aclosing(_reads_within(opened.body, deadlines)) as reads:
+                    async for data in reads:
+                        for payload in decoder.feed(data):
+                            for chunk in parser.feed(payload):
+                                if chunk.finish_reason is not None:
+                                    chunk = _stamped(chunk, opened)
+                                yield chunk
         for payload in decoder.finish():
             for chunk in parser.feed(payload):
                 yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk

@@ -64,6 +64,7 @@ def assembled(chunks: list[StreamChunk]) -> LLMResponse:
         raw_finish_reason=final.raw_finish_reason,
         usage=final.usage,
         tool_calls=final.tool_calls,
+        attempts=final.attempts,
     )
 
 
