@@ -143,7 +143,9 @@ def pool_in_use(client: httpx.AsyncClient) -> dict[str, int]:
     ``CONNECTING`` entries are httpcore 1.0.9's own leak when a request is cancelled while
     its connection is being opened (encode/httpcore#1093); any other state would be ours.
     """
-    pool = client._transport._pool  # type: ignore[attr-defined]
+    pool = getattr(client._transport, "_pool", None)
+    if not isinstance(pool, httpcore.AsyncConnectionPool):
+        return {"not-httpcore-pool-cannot-inspect": 1}
     busy = [c for c in pool.connections if not c.is_idle() and not c.is_closed()]
     states = Counter(repr(c).split("[", 1)[-1].split("]", 1)[0] for c in busy)
     if pool._requests:
@@ -155,7 +157,7 @@ async def soak(streams: int, seed: int, run_limit: float, httpcore_fix: bool) ->
     rng = random.Random(seed)
     register_provider("fake", FakeProvider)
     outcomes: Counter[str] = Counter()
-    took: Counter[str] = Counter()  # the longest stream of each outcome, in seconds
+    took: dict[str, float] = {}  # the longest stream of each outcome, in seconds
     rss: list[float] = []
     hangs = 0
     unexpected: list[str] = []
@@ -185,7 +187,9 @@ async def soak(streams: int, seed: int, run_limit: float, httpcore_fix: bool) ->
                             began = anyio.current_time()
                             outcome = await consume(service, rng)
                             outcomes[outcome] += 1
-                            took[outcome] = max(took[outcome], anyio.current_time() - began)
+                            took[outcome] = max(
+                                took.get(outcome, 0.0), anyio.current_time() - began
+                            )
                     except TimeoutError:
                         hangs += 1
                     except Exception as exc:  # reported, never hidden
