@@ -16,6 +16,7 @@ with a scope around a read only when the time left is shorter than that read tim
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
@@ -159,13 +160,26 @@ async def stream(
                                 chunk = _stamped(chunk, opened)
                             yield chunk
             else:
-                async with aclosing(_reads_within(opened.body, deadlines)) as reads:
-                    async for data in reads:
-                        for payload in decoder.feed(data):
-                            for chunk in parser.feed(payload):
-                                if chunk.finish_reason is not None:
-                                    chunk = _stamped(chunk, opened)
-                                yield chunk
+                body, idle = opened.body, deadlines.idle
+                # On the monotonic clock: one cheap call per read, no generator layer.
+                end = time.monotonic() + deadlines.remaining()
+                while True:
+                    remaining = end - time.monotonic()
+                    if remaining <= 0:
+                        raise _total_timeout()
+                    try:
+                        if idle is not None and remaining > idle:
+                            # httpx's read timeout (idle) fires before the deadline could.
+                            data = await body.__anext__()
+                        else:
+                            data = await _read_before(body, remaining)
+                    except StopAsyncIteration:
+                        break
+                    for payload in decoder.feed(data):
+                        for chunk in parser.feed(payload):
+                            if chunk.finish_reason is not None:
+                                chunk = _stamped(chunk, opened)
+                            yield chunk
         for payload in decoder.finish():
             for chunk in parser.feed(payload):
                 yield _stamped(chunk, opened) if chunk.finish_reason is not None else chunk
@@ -182,30 +196,12 @@ async def stream(
         await opened.aclose()
 
 
-async def _reads_within(
-    body: AsyncGenerator[bytes, None], deadlines: CallDeadlines
-) -> AsyncGenerator[bytes, None]:
-    """``body``'s reads until the ``total`` deadline; used only when there is one.
-
-    A read that httpx's own read timeout (``idle``) ends before the deadline needs no scope;
-    only a read that could outlast the deadline gets one. The scope is exited before the
-    data is handed on, so it never spans a yield.
-    """
-    idle = deadlines.idle
-    while True:
-        remaining = deadlines.remaining()
-        if remaining <= 0:
-            raise _total_timeout()
-        if idle is not None and remaining > idle:
-            data = await anext(body, None)
-        else:
-            with anyio.move_on_after(remaining) as scope:
-                data = await anext(body, None)
-            if scope.cancelled_caught:
-                raise _total_timeout()
-        if data is None:
-            return
-        yield data
+async def _read_before(body: AsyncGenerator[bytes, None], seconds: float) -> bytes:
+    """The next read, unless ``total`` runs out first. The scope is closed before returning,
+    so it never spans the caller's ``yield``."""
+    with anyio.move_on_after(seconds):
+        return await body.__anext__()
+    raise _total_timeout()
 
 
 def _total_timeout() -> ProviderTimeoutError:
