@@ -18,6 +18,7 @@ import respx
 from llmring import LLMRequest, LLMRing, Message, StreamChunk, Timeout
 from llmring.exceptions import (
     AllModelsFailedError,
+    LockfileParseError,
     ProviderBadRequestError,
     ProviderOverloadedError,
     ProviderRateLimitError,
@@ -397,3 +398,12 @@ async def test_chat_hedges_too(tmp_path: Path) -> None:
         ("fake:m1", "cancelled"),
         ("fake:m2", "served"),
     ]
+
+
+@pytest.mark.parametrize("value", [-1.0, 0.0])
+async def test_a_bad_hedge_after_in_the_lockfile_names_file_and_line(
+    tmp_path: Path, value: float
+) -> None:
+    async with alias_ring("http://127.0.0.1:9", tmp_path, hedge_after=value) as service:
+        with pytest.raises(LockfileParseError, match=r"llmring.lock:\d+: .*hedge_after"):
+            service.resolve("chat")
