@@ -120,14 +120,6 @@ async def test_chat_retries_too_and_reports_its_attempts() -> None:
     ]
 
 
-async def test_an_in_band_error_as_the_first_event_is_retried() -> None:
-    overloaded = Reply(body=[ndjson({"error": "overloaded", "status": 529})])
-    async with serve_script({M1: [overloaded, OK]}) as server, ring(server.url) as service:
-        chunks = await collect(service, request())
-    assert text(chunks) == "Hello"
-    assert server.count(M1) == 2
-
-
 @pytest.mark.parametrize("status", [400, 401, 404, 422])
 async def test_client_errors_are_never_retried(status: int) -> None:
     refused = Reply(status, body=[b'{"error": "no"}'])
