@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench bench-hostile clean
+.PHONY: demo test lint typecheck check bench bench-hostile soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(BENCH_VENV)/.installed
 ## Hostile input at size: 50 MB lines, a gzip bomb, a 5 MB image line, 16k-binding lockfiles.
 bench-hostile: $(STAMP)
 	$(BIN)/python benchmarks/bench_hostile.py
+## Thousands of streams with random failures, breaks, cancels and hedges against a loopback
+## server, on asyncio and trio (pool of 5): reports hangs, leaked connections and RSS. Bounded;
+## not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,5 +12,6 @@ async with LLMRing() as ring:
 from llmring._version import __version__ as __version__
 from llmring.schemas import LLMRequest, LLMResponse, Message, StreamChunk, Usage
 from llmring.service import LLMRing
+from llmring.timeouts import Timeout
 
-__all__ = ["LLMRequest", "LLMResponse", "LLMRing", "Message", "StreamChunk", "Usage"]
+__all__ = ["LLMRequest", "LLMResponse", "LLMRing", "Message", "StreamChunk", "Timeout", "Usage"]

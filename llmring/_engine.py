@@ -2,14 +2,31 @@
 
 Every provider goes through ``stream`` and ``complete``; providers only build the call and
 parse what comes back. Any error raised once a stream is under way carries ``partial``, the
-response assembled so far, so nothing received is lost. Each call is watched
-(``_observe.CallWatch``): three clock reads per stream, and the final chunk gets its ``timing``.
+response assembled so far, so nothing received is lost.
+
+A stream runs in two phases. ``open_attempt`` sends one request and reads until the parser
+produces its first chunks, under one anyio deadline (``first_token``, capped by ``total``);
+nothing is yielded there, so retries, fallback and hedging can run it, start it again or
+cancel it, all before the caller sees a byte. ``stream`` then yields those chunks and runs the
+flat per-chunk loop. No cancel scope is ever open across a ``yield``: the gaps between reads
+are bounded by httpx's read timeout (``idle``), and ``total`` by a deadline checked per read,
+with a scope around a read only when the time left is shorter than that read timeout.
+
+The loop stops at the provider's terminal event: the response is closed first and the final
+chunk yielded after, so a server that holds the connection open (or sends more) after it
+neither delays nor spoils a complete answer. Each attempt is watched (``_observe.CallWatch``):
+three clock reads per stream, and the final chunk gets its ``timing`` and ``attempts``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+import math
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 
+import anyio
 import httpx
 
 from llmring._body import read_body
@@ -17,106 +34,236 @@ from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
 from llmring._transport import map_transport_errors, open_stream, post
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
-from llmring.exceptions import ProviderError, ProviderResponseError
+from llmring.exceptions import ProviderError, ProviderResponseError, ProviderTimeoutError
 from llmring.model_ref import ModelRef
 from llmring.providers.base import Provider, StreamParser
-from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
+from llmring.schemas import Attempt, LLMRequest, LLMResponse, StreamChunk
+from llmring.timeouts import CallDeadlines, TimeoutPhase
 
-__all__ = ["complete", "stream"]
+__all__ = ["OpenedStream", "complete", "open_attempt", "stream"]
 
 
-async def stream(
+@dataclass(eq=False)
+class OpenedStream:
+    """A request whose first chunks have arrived; the rest of its body is still to be read."""
+
+    provider: str
+    model: str
+    parser: StreamParser
+    decoder: SSEDecoder | NDJSONDecoder
+    body: AsyncIterator[bytes]
+    resources: AsyncExitStack
+    watch: CallWatch
+    first: list[StreamChunk] = field(default_factory=list)
+    #: Payloads of the read that gave the first chunks, still to feed after those are yielded:
+    #: an error among them then comes after the caller saw output, as on the wire.
+    pending: list[str] = field(default_factory=list)
+    #: The body was read to its end; ``parser.finish()`` is still to be called unless ``finished``.
+    ended: bool = False
+    finished: bool = False
+    #: Every request made to serve the call, filled in by retries, fallback and hedging.
+    attempts: list[Attempt] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close the response (and its connection, if unread) even while being cancelled."""
+        with anyio.CancelScope(shield=True):
+            await self.resources.aclose()
+
+
+async def open_attempt(
     client: httpx.AsyncClient,
     provider: Provider,
     request: LLMRequest,
     ref: ModelRef,
+    deadlines: CallDeadlines,
     *,
-    http_timeout: float | None = None,
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     observer: Observer = SILENT,
-) -> AsyncGenerator[StreamChunk, None]:
-    """Stream ``request`` from ``ref``'s provider, chunk by chunk as they arrive.
+    attempt: int = 1,
+) -> OpenedStream:
+    """Send ``request`` to ``ref`` and read until its first chunks (or its end) arrive.
 
-    ``http_timeout`` (seconds) bounds the connect and each gap between reads; ``None`` leaves the
-    client's own. A line or event over ``max_event_bytes`` (after content decoding) is refused.
-    ``observer`` hears of the start, the first chunk and the end.
+    A line or event over ``max_event_bytes`` (after content decoding) is refused.
+    """
+    call = provider.build_call(request, ref.model, stream=True)
+    parser = provider.stream_parser(str(ref))
+    watch = observer.start(
+        provider.name, ref.model, call.url, stream=True, request=request, attempt=attempt
+    )
+    resources = AsyncExitStack()
+    deadline = deadlines.first_token_deadline()
+    try:
+        with anyio.CancelScope(deadline=deadline) as scope:
+            response = await resources.enter_async_context(
+                open_stream(client, call, provider, ref.model, http_timeout=deadlines.http)
+            )
+            decoder = await _decoder(response, provider, max_event_bytes)
+            body = await resources.enter_async_context(read_body(response))
+            opened = OpenedStream(provider.name, ref.model, parser, decoder, body, resources, watch)
+            with map_transport_errors(provider.name, ref.model):
+                await _read_first(opened)
+        if scope.cancelled_caught:
+            phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
+            limit = deadlines.first_token if phase == "first_token" else None
+            text = f"no output within the first_token timeout ({limit} s)" if limit else ""
+            raise ProviderTimeoutError(
+                text or "the call's total timeout ran out before any output", phase=phase
+            )
+        watch.first_chunk()
+        return opened
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await resources.aclose()
+        if isinstance(exc, ProviderError):
+            _complete_error(exc, provider.name, ref.model, parser.snapshot())
+            watch.failed(exc)
+        elif isinstance(exc, ValueError):  # a parser tripped on a shape it did not expect
+            error = ProviderResponseError(f"could not parse the stream: {exc}")
+            _complete_error(error, provider.name, ref.model, parser.snapshot())
+            watch.failed(error)
+            raise error from exc
+        else:  # cancelled: a hedge lost, a deadline, the caller
+            watch.failed(exc, cancelled=True)
+        raise
+
+
+async def _read_first(opened: OpenedStream) -> None:
+    """Read until the parser produces its first chunks; later payloads wait in ``pending``."""
+    decoder = opened.decoder
+    async for data in opened.body:
+        if _feed_first(opened, decoder.feed(data)):
+            return
+    opened.ended = True
+    if not _feed_first(opened, decoder.finish()):
+        opened.first, opened.finished = opened.parser.finish(), True
+
+
+def _feed_first(opened: OpenedStream, payloads: list[str]) -> bool:
+    for index, payload in enumerate(payloads):
+        if first := opened.parser.feed(payload):
+            opened.first, opened.pending = first, payloads[index + 1 :]
+            return True
+    return False
+
+
+async def stream(
+    open_first: Callable[[CallDeadlines], Awaitable[OpenedStream]],
+    start: Callable[[], CallDeadlines],
+) -> AsyncGenerator[StreamChunk, None]:
+    """The chunks of the stream ``open_first`` opens (after any retries and fallback).
+
+    ``start`` fixes the call's deadlines when the first chunk is asked for: the call starts then.
 
     The response is closed when this generator is closed: on ``break`` (at finalization, or
     at once under ``contextlib.aclosing``), on cancellation, and on error; and as soon as the
-    provider's terminal event arrives, before the final chunk is yielded.
+    terminal event arrives, before the final chunk is yielded. The final chunk carries
+    ``timing`` and ``attempts``.
     """
-    label = str(ref)
-    call = provider.build_call(request, ref.model, stream=True)
-    parser = provider.stream_parser(label)
-    watch = observer.start(provider.name, ref.model, call.url, stream=True, request=request)
+    deadlines = start()
+    opened = await open_first(deadlines)
+    parser, decoder = opened.parser, opened.decoder
     count = 0
     final: StreamChunk | None = None
     try:
-        async with open_stream(
-            client, call, provider, ref.model, http_timeout=http_timeout
-        ) as response:
-            decoder = await _decoder(response, provider, max_event_bytes)
-            # One flat loop, no generator per layer: this is the per-chunk hot path. The
-            # watch is told only of the first chunk and the final one (no clock per chunk).
-            with map_transport_errors(provider.name, ref.model):
-                async with read_body(response) as body:
-                    async for data in body:
-                        for payload in decoder.feed(data):
-                            for chunk in parser.feed(payload):
-                                count += 1
-                                if chunk.finish_reason is not None:
-                                    final = chunk  # the terminal event: stop reading
-                                    break
-                                if count == 1:
-                                    chunk = _watched(watch, chunk, count, parser)
-                                yield chunk
-                            if final is not None:
+        for chunk in _opening(opened):
+            count += 1
+            if chunk.finish_reason is not None:
+                final = chunk
+                break
+            yield chunk
+        if final is None and not opened.ended:
+            # One flat loop, no generator per layer: this is the per-chunk hot path.
+            read = _reader(opened.body, deadlines)
+            with map_transport_errors(opened.provider, opened.model):
+                while final is None:
+                    try:
+                        data = await read()
+                    except StopAsyncIteration:
+                        break
+                    for payload in decoder.feed(data):
+                        for chunk in parser.feed(payload):
+                            count += 1
+                            if chunk.finish_reason is not None:
+                                final = chunk  # the terminal event: stop reading
                                 break
+                            yield chunk
                         if final is not None:
                             break
-            if final is None:
-                # The body ended first: what the decoder held back, then the parser's verdict
-                # (its final chunk, or an error for a stream cut short).
-                for chunk in _tail(decoder, parser):
-                    count += 1
-                    if chunk.finish_reason is not None:
-                        final = chunk
-                    else:
-                        yield _watched(watch, chunk, count, parser)
+        if final is None:
+            for chunk in _ending(opened):
+                count += 1
+                if chunk.finish_reason is not None:
+                    final = chunk
+                    break
+                yield chunk
     except ProviderError as exc:
-        _complete_error(exc, provider.name, ref.model, parser.snapshot())
-        watch.failed(exc)
+        _complete_error(exc, opened.provider, opened.model, parser.snapshot())
+        opened.watch.failed(exc)
         raise
     except ValueError as exc:  # a parser tripped on a shape its wire models did not expect
         error = ProviderResponseError(f"could not parse the stream: {exc}")
-        _complete_error(error, provider.name, ref.model, parser.snapshot())
-        watch.failed(error)
+        _complete_error(error, opened.provider, opened.model, parser.snapshot())
+        opened.watch.failed(error)
         raise error from exc
     except BaseException as exc:  # the caller stopped reading: break, cancellation, Ctrl-C
-        watch.failed(exc, cancelled=True)
+        opened.watch.failed(exc, cancelled=True)
         raise
+    finally:
+        await opened.aclose()
     if final is not None:
-        # Yielded once the response is closed: a server that keeps the connection open after
-        # its terminal event, or sends more ([DONE] after response.completed, keep-alives),
-        # neither delays nor spoils a complete answer.
-        yield _watched(watch, final, count, parser)
+        yield _finished(final, count, opened)
 
 
-def _tail(decoder: SSEDecoder | NDJSONDecoder, parser: StreamParser) -> Iterator[StreamChunk]:
-    """The chunks end of input gives: the decoder's last payload, then ``parser.finish()``."""
-    for payload in decoder.finish():
-        yield from parser.feed(payload)
-    yield from parser.finish()
+def _opening(opened: OpenedStream) -> Iterator[StreamChunk]:
+    """The chunks of the read that committed the attempt: its first ones, then the rest."""
+    yield from opened.first
+    for payload in opened.pending:
+        yield from opened.parser.feed(payload)
 
 
-def _watched(watch: CallWatch, chunk: StreamChunk, count: int, parser: StreamParser) -> StreamChunk:
-    """Tell ``watch`` of the first chunk and of the final one, which gets its ``timing``."""
-    if count == 1 and watch.first is None:
-        watch.first_chunk()
-    if chunk.finish_reason is None:
-        return chunk
-    watch.log_answer(parser.snapshot)
-    return watch.final_chunk(chunk, count)
+def _ending(opened: OpenedStream) -> Iterator[StreamChunk]:
+    """End of input: what the decoder held back (unless already fed), then ``finish()``."""
+    if not opened.ended:
+        for payload in opened.decoder.finish():
+            yield from opened.parser.feed(payload)
+    if not opened.finished:
+        yield from opened.parser.finish()
+
+
+def _reader(body: AsyncIterator[bytes], deadlines: CallDeadlines) -> Callable[[], Awaitable[bytes]]:
+    """The next read of ``body``: as it is without a ``total`` deadline (no cost per read),
+    else checked against it on the monotonic clock, one cheap call per read."""
+    if deadlines.total == math.inf:
+        return body.__anext__
+    idle = deadlines.idle
+    end = time.monotonic() + deadlines.remaining()
+
+    async def read() -> bytes:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise _total_timeout()
+        if idle is not None and remaining > idle:
+            return await body.__anext__()  # httpx's read timeout (idle) fires first anyway
+        with anyio.move_on_after(remaining):  # closed before returning: never spans a yield
+            return await body.__anext__()
+        raise _total_timeout()
+
+    return read
+
+
+def _total_timeout() -> ProviderTimeoutError:
+    return ProviderTimeoutError("the call's total timeout ran out mid-stream", phase="total")
+
+
+def _finished(final: StreamChunk, count: int, opened: OpenedStream) -> StreamChunk:
+    """The final chunk (the ``count``-th), and the response it carries, with the attempts made
+    to serve it and the call's ``timing``."""
+    attempts = list(opened.attempts)
+    update: dict[str, object] = {"attempts": attempts}
+    if final.response is not None:
+        update["response"] = final.response.model_copy(update={"attempts": attempts})
+    opened.watch.log_answer(opened.parser.snapshot)
+    return opened.watch.final_chunk(final.model_copy(update=update), count)
 
 
 async def complete(
@@ -124,16 +271,27 @@ async def complete(
     provider: Provider,
     request: LLMRequest,
     ref: ModelRef,
+    deadlines: CallDeadlines,
     *,
-    http_timeout: float | None = None,
     observer: Observer = SILENT,
+    attempt: int = 1,
 ) -> LLMResponse:
-    """Send ``request`` to the non-streaming endpoint and parse the whole answer."""
+    """Send ``request`` to the non-streaming endpoint and parse the whole answer.
+
+    The whole answer is the first "token" here: it must arrive within ``first_token``.
+    """
     call = provider.build_call(request, ref.model, stream=False)
-    watch = observer.start(provider.name, ref.model, call.url, stream=False, request=request)
+    watch = observer.start(
+        provider.name, ref.model, call.url, stream=False, request=request, attempt=attempt
+    )
+    deadline = deadlines.first_token_deadline()
     body = b""
     try:
-        body = await post(client, call, provider, ref.model, http_timeout=http_timeout)
+        with anyio.CancelScope(deadline=deadline) as scope:
+            body = await post(client, call, provider, ref.model, http_timeout=deadlines.http)
+        if scope.cancelled_caught:
+            phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
+            raise ProviderTimeoutError(f"no answer within the {phase} timeout", phase=phase)
         response = provider.parse_response(body, str(ref))
     except ProviderError as exc:
         _complete_error(exc, provider.name, ref.model, None)

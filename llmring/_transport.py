@@ -23,12 +23,12 @@ from llmring.exceptions import (
     ProviderConfigurationError,
     ProviderConnectionError,
     ProviderError,
-    ProviderRateLimitError,
     ProviderResponseError,
     ProviderTimeoutError,
     error_class_for_status,
 )
 from llmring.providers.base import ErrorInfo, HTTPCall, Provider
+from llmring.timeouts import TimeoutPhase
 
 __all__ = ["error_from_response", "map_transport_errors", "open_stream", "post"]
 
@@ -36,6 +36,8 @@ _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ra
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
+# httpx's timeout names -> the phase of ``llmring.Timeout`` that set that limit.
+_TIMEOUT_PHASES: dict[str, TimeoutPhase] = {"connect": "connect", "read": "idle", "write": "idle"}
 
 
 @contextmanager
@@ -44,10 +46,16 @@ def map_transport_errors(provider: str, model: str) -> Iterator[None]:
     try:
         yield
     except httpx.TimeoutException as exc:
-        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-        raise ProviderTimeoutError(
-            f"timed out ({phase}) waiting for the provider", provider=provider, model=model
-        ) from exc
+        what = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+        error = ProviderTimeoutError(
+            f"timed out ({what}) waiting for the provider",
+            provider=provider,
+            model=model,
+            phase=_TIMEOUT_PHASES.get(what),
+        )
+        if isinstance(exc, httpx.PoolTimeout):
+            error.should_retry = False  # every connection is busy: asking again adds load
+        raise error from exc
     except httpx.DecodingError as exc:
         raise ProviderResponseError(
             f"the response body could not be decoded: {exc}", provider=provider, model=model
@@ -60,7 +68,9 @@ def map_transport_errors(provider: str, model: str) -> Iterator[None]:
         ) from exc
 
 
-def _request(client: httpx.AsyncClient, call: HTTPCall, timeout: float | None) -> httpx.Request:
+def _request(
+    client: httpx.AsyncClient, call: HTTPCall, timeout: httpx.Timeout | float | None
+) -> httpx.Request:
     return client.build_request(
         "POST",
         call.url,
@@ -77,7 +87,7 @@ async def open_stream(
     provider: Provider,
     model: str,
     *,
-    http_timeout: float | None = None,
+    http_timeout: httpx.Timeout | float | None = None,
 ) -> AsyncIterator[httpx.Response]:
     """Send ``call`` and hold the streaming response open; it is closed on exit, always.
 
@@ -107,7 +117,7 @@ async def post(
     provider: Provider,
     model: str,
     *,
-    http_timeout: float | None = None,
+    http_timeout: httpx.Timeout | float | None = None,
 ) -> bytes:
     """Send ``call`` and return the whole body of a 2xx answer."""
     async with open_stream(client, call, provider, model, http_timeout=http_timeout) as response:
@@ -160,14 +170,22 @@ def error_from_response(
             None,
         ),
     }
-    if issubclass(cls, ProviderRateLimitError):
-        retry_after = parse_retry_after(response.headers)
-        return cls(
-            message,
-            retry_after=info.retry_after if retry_after is None else retry_after,
-            **common,
-        )
-    return cls(message, **common)  # type: ignore[arg-type]
+    error = cls(message, **common)  # type: ignore[arg-type]
+    retry_after = parse_retry_after(response.headers)
+    error.retry_after = info.retry_after if retry_after is None else retry_after
+    error.should_retry = _should_retry(response.headers)
+    return error
+
+
+def _should_retry(headers: httpx.Headers) -> bool | None:
+    """The server's own verdict (``x-should-retry: true|false``), which the status rule obeys."""
+    match headers.get("x-should-retry", "").strip().lower():
+        case "true":
+            return True
+        case "false":
+            return False
+        case _:
+            return None
 
 
 def _names_a_model(info: ErrorInfo, body: bytes, model: str) -> bool:

@@ -14,7 +14,7 @@
     │   ├── ModelNotFoundError              404 whose body says the model is unknown
     │   ├── ProviderConfigurationError      404 that is not about the model: a wrong base URL
     │   ├── ProviderRateLimitError          429 (.retry_after)
-    │   ├── ProviderTimeoutError            408, 504, or no byte within the timeout
+    │   ├── ProviderTimeoutError            408, 504, or a deadline ran out (.phase)
     │   ├── ProviderOverloadedError         5xx, 529
     │   ├── ProviderConnectionError         could not connect, or the connection broke
     │   └── ProviderResponseError           an answer llmring cannot use: malformed, cut short,
@@ -28,7 +28,10 @@
 Every ``ProviderError`` raised once a stream has started carries ``partial``: the
 ``LLMResponse`` assembled from what arrived before the failure. ``fallback_eligible`` says
 whether another model could plausibly succeed where this one failed; the fallback policy reads
-that attribute and nothing else.
+that attribute and nothing else. ``retryable`` says whether the same model, asked again before
+anything reached the caller, could succeed; ``llmring.retry`` reads it together with the status
+code and the server's own ``x-should-retry``. Both default to False, so a new error class is
+neither retried nor falls back unless it says so.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from .schemas import LLMResponse
+    from .timeouts import TimeoutPhase
 
 __all__ = [
     "AliasNotFoundError",
@@ -68,6 +72,7 @@ class LLMRingError(Exception):
     """Base of every error llmring raises."""
 
     fallback_eligible: ClassVar[bool] = False
+    retryable: ClassVar[bool] = False
 
 
 class ProviderNotFoundError(LLMRingError):
@@ -85,7 +90,12 @@ class ProviderError(LLMRingError):
 
     ``body_excerpt`` is the start of the error body as received (never a request header,
     so never a key); ``partial`` is what a stream had delivered before it failed.
+    ``retry_after`` is the wait in seconds the server asked for, if it did (any status);
+    ``should_retry`` is the server's ``x-should-retry`` header, which overrides the status rule.
     """
+
+    retry_after: float | None = None
+    should_retry: bool | None = None
 
     def __init__(
         self,
@@ -152,6 +162,7 @@ class ProviderRateLimitError(ProviderError):
     """Too many requests (429). ``retry_after`` is in seconds when the provider said."""
 
     fallback_eligible = True
+    retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
@@ -159,21 +170,34 @@ class ProviderRateLimitError(ProviderError):
 
 
 class ProviderTimeoutError(ProviderError):
-    """The provider did not answer in time (408, 504, or a read timeout)."""
+    """The provider did not answer in time (408, 504), or a deadline of ``Timeout`` ran out.
+
+    ``phase`` names the deadline (``"connect"``, ``"first_token"``, ``"idle"``, ``"total"``);
+    it is None for a 408/504 answer. ``partial`` is what had arrived.
+    """
 
     fallback_eligible = True
+    retryable = True
+
+    def __init__(
+        self, message: str, *, phase: TimeoutPhase | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.phase = phase
 
 
 class ProviderOverloadedError(ProviderError):
     """The provider is failing or overloaded (5xx, Anthropic's 529)."""
 
     fallback_eligible = True
+    retryable = True
 
 
 class ProviderConnectionError(ProviderError):
     """No connection could be made, or it broke before the answer was complete."""
 
     fallback_eligible = True
+    retryable = True
 
 
 class ProviderResponseError(ProviderError):
@@ -181,11 +205,13 @@ class ProviderResponseError(ProviderError):
 
 
 class AllModelsFailedError(LLMRingError):
-    """Every model bound to an alias failed; ``attempts`` maps each model to its error."""
+    """Every model bound to an alias failed; ``attempts`` has ``(model, error)`` for each
+    attempt in order, retries of one model included."""
 
     def __init__(self, alias: str, attempts: list[tuple[str, LLMRingError]]) -> None:
         lines = "\n".join(f"  {model}: {error}" for model, error in attempts)
-        super().__init__(f"all {len(attempts)} models for {alias!r} failed:\n{lines}")
+        models = len(dict.fromkeys(model for model, _ in attempts))
+        super().__init__(f"all {models} models for {alias!r} failed:\n{lines}")
         self.alias = alias
         self.attempts = attempts
 

@@ -7,11 +7,12 @@ translates its wire spelling into them in exactly one place, its ``stream.py`` /
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from llmring._mapping import MappingView
+from llmring.timeouts import Timeout
 
 #: What ``LLMRequest.response_format`` takes: a pydantic model class, OpenAI's
 #: ``{"type": "json_schema", "json_schema": {name, schema, strict}}``, ``{"type": "json_object"}``
@@ -25,8 +26,11 @@ ToolChoiceMode: TypeAlias = Literal["auto", "none", "required"]
 ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high"]
 #: How long Anthropic keeps a cached prefix: 5 minutes (its default) or an hour.
 CacheTTL: TypeAlias = Literal["5m", "1h"]
+AttemptOutcome: TypeAlias = Literal["served", "failed", "cancelled"]
 
 __all__ = [
+    "Attempt",
+    "AttemptOutcome",
     "CacheTTL",
     "Continuation",
     "FinishReason",
@@ -236,7 +240,13 @@ class LLMRequest(_Model):
     tools: list[Tool] | None = None
     tool_choice: ToolChoiceMode | ToolChoice | None = None
     response_format: ResponseFormat | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    #: Seconds, or a ``Timeout`` per phase; None uses ``LLMRing(timeout=...)``.
+    timeout: Annotated[float, Field(gt=0)] | Timeout | None = None
+    #: Retries per model before the first chunk; None uses ``LLMRing(max_retries=...)``.
+    max_retries: int | None = Field(default=None, ge=0)
+    #: Start the alias's next model beside the current one if it has produced no chunk after
+    #: this many seconds; None uses the alias's ``hedge_after`` in the lockfile, if any.
+    hedge_after: float | None = Field(default=None, gt=0)
     extra_params: dict[str, Any] = Field(default_factory=dict)
     reasoning: ReasoningEffort | ReasoningBudget | None = None
     stop: list[str] | None = None
@@ -320,6 +330,19 @@ class Timing(_Model):
     output_tokens_per_second: float | None = None
 
 
+class Attempt(_Model):
+    """One request made while serving a call: which model, how it ended, the wait before it.
+
+    ``outcome`` is ``served`` for the one whose answer the caller got, ``failed`` (``error``
+    says how) or ``cancelled`` (a hedged request that lost the race).
+    """
+
+    model: str
+    outcome: AttemptOutcome
+    error: str | None = None
+    waited: float = 0.0
+
+
 class StreamChunk(_Model):
     """One piece of a streamed response.
 
@@ -328,10 +351,11 @@ class StreamChunk(_Model):
     ``response_format``, ``partial_object`` (the JSON so far, parsed best-effort) on each
     chunk where it changed. The final chunk, exactly one per stream, carries
     ``finish_reason``, ``usage``, the complete ``tool_calls``, ``response`` (the complete
-    response, equal to what ``chat()`` returns, with ``parsed`` set under ``response_format``)
-    and what observes the call: ``response_id`` (the provider's id of the response),
-    ``served_model`` (the model the provider says served, e.g. ``gpt-4o-2024-08-06``) and
-    ``timing``. ``model`` is on every chunk.
+    response, equal to what ``chat()`` returns, with ``parsed`` set under ``response_format``),
+    ``attempts`` (every request made to serve the call: retries, fallback, hedging; the last
+    one the model that served it) and what observes the call: ``response_id`` (the provider's
+    id of the response), ``served_model`` (the model the provider says served, e.g.
+    ``gpt-4o-2024-08-06``) and ``timing``. ``model`` is on every chunk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -349,6 +373,7 @@ class StreamChunk(_Model):
     response_id: str | None = None
     served_model: str | None = None
     timing: Timing | None = None
+    attempts: list[Attempt] | None = None
     #: On the final chunk: the whole response, equal to what ``chat()`` returns.
     response: LLMResponse | None = None
 
@@ -363,7 +388,8 @@ class LLMResponse(_Model):
     ``parsed`` is set when the request had a ``response_format``: the validated model
     instance for a model class, the parsed JSON for a schema or ``json_object``; it stays
     ``None`` when the model refused (``refusal`` is then set) or answered with tool calls.
-    ``response_id``, ``served_model`` and ``timing`` are as on the final ``StreamChunk``.
+    ``response_id``, ``served_model``, ``timing`` and ``attempts`` (every request made to
+    serve it) are as on the final ``StreamChunk``.
     """
 
     content: str = ""
@@ -380,6 +406,7 @@ class LLMResponse(_Model):
     response_id: str | None = None
     served_model: str | None = None
     timing: Timing | None = None
+    attempts: list[Attempt] | None = None
 
     @property
     def total_tokens(self) -> int | None:

@@ -14,17 +14,20 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from llmring import _engine
+from llmring._attempts import AttemptLog, with_retries
 from llmring._cassette_hook import wrap_transport
 from llmring._observe import Observer
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.events import EventHook
-from llmring.fallback import first_response, first_stream
+from llmring.fallback import first_to_answer
 from llmring.model_ref import ModelRef
 from llmring.providers import canonical_name, create_provider, provider_names, register_provider
 from llmring.providers.base import Provider
 from llmring.providers.presets import ProviderSettings
+from llmring.retry import RetryPolicy
 from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 from llmring.structured import apply_spec, output_spec, structured_stream
+from llmring.timeouts import CallDeadlines, Timeout, as_timeout
 
 if TYPE_CHECKING:
     from llmring.config.resolver import Resolver
@@ -37,12 +40,17 @@ _POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepaliv
 class LLMRing:
     """One async API over every provider.
 
-    ``timeout`` bounds connecting and every wait for the next bytes (not the whole answer, so
-    long streams are fine). Keys and base URLs come from ``api_keys`` / ``base_urls`` (keyed
-    by provider name) or else the environment. ``http_client`` lets the caller share a client;
-    it is then the caller's to close and its own timeout applies. ``max_event_bytes`` bounds
-    one line or event of a stream (after decompression); a bigger one raises
-    ``ProviderResponseError`` at once instead of buffering without end.
+    ``timeout`` is a number, bounding connecting and every wait for the next bytes (not the
+    whole answer, so long streams are fine), or a ``Timeout`` with a deadline per phase
+    (``connect``, ``first_token``, ``idle``, ``total``). ``max_retries`` is how many times a
+    model is asked again after a retryable failure before its first chunk (0: never);
+    ``max_retry_wait`` is the longest wait a server may ask for that is slept rather than
+    raised at once (so a fallback can serve). Keys and base URLs come from ``api_keys`` /
+    ``base_urls`` (keyed by provider name) or else the environment. ``http_client`` lets the
+    caller share a client; it is then the caller's to close and its own connect and read
+    timeouts apply. ``max_event_bytes`` bounds one line or event of a stream (after
+    decompression); a bigger one raises ``ProviderResponseError`` at once instead of buffering
+    without end.
 
     ``providers`` declares named OpenAI-compatible (or Anthropic-compatible, Ollama) servers:
     ``{"mybox": {"kind": "openai", "base_url": "http://gpu1:8000/v1", "api_key_env":
@@ -56,24 +64,30 @@ class LLMRing:
     def __init__(
         self,
         *,
-        timeout: float = 60.0,
+        timeout: float | Timeout = 60.0,
         http_client: httpx.AsyncClient | None = None,
         api_keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         lockfile_path: str | Path | None = None,
+        max_retries: int = 2,
+        max_retry_wait: float = 60.0,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         providers: Mapping[str, ProviderSettings | Mapping[str, object]] | None = None,
         on_event: EventHook | None = None,
     ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
         if max_event_bytes < 1:
             raise ValueError(
                 f"max_event_bytes must be a positive number of bytes, not {max_event_bytes}"
             )
+        self._timeout = as_timeout(timeout)
+        self._retry = RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait)
         self._max_event_bytes = max_event_bytes
         self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), limits=_POOL, transport=self._cassette_transport()
+            timeout=self._timeout.for_httpx(), limits=_POOL, transport=self._cassette_transport()
         )
         for name, settings in (providers or {}).items():
             register_provider(name, ProviderSettings.model_validate(settings))
@@ -109,29 +123,52 @@ class LLMRing:
     # --- calling models ----------------------------------------------------------------
 
     async def chat(self, request: LLMRequest, profile: str | None = None) -> LLMResponse:
-        """The whole response, from the non-streaming endpoint of the first model that answers."""
+        """The whole response, from the non-streaming endpoint of the first model that answers.
+
+        ``response.attempts`` lists every request made (retries, fallback, hedging).
+        """
+        refs = self.resolve(request.model, profile)
+        deadlines = self._deadlines(request)
+        policy = self._policy(request)
+        log = AttemptLog()
 
         async def send(ref: ModelRef) -> LLMResponse:
-            return await _engine.complete(
-                self._client,
-                self.provider(ref.provider),
-                request,
+            provider = self.provider(ref.provider)
+            return await with_retries(
                 ref,
-                http_timeout=request.timeout,
-                observer=self._observer,
+                lambda attempt: _engine.complete(
+                    self._client,
+                    provider,
+                    request,
+                    ref,
+                    deadlines,
+                    observer=self._observer,
+                    attempt=attempt,
+                ),
+                policy,
+                deadlines,
+                log,
+                self._observer,
             )
 
+        hedge_after = self._hedge_after(request, refs, profile)
         spec = output_spec(request.response_format)
-        refs = self.resolve(request.model, profile)
-        response = await first_response(
-            request.model, refs, send, on_fallback=self._observer.fallback
+        response = await first_to_answer(
+            request.model,
+            refs,
+            send,
+            log,
+            hedge_after=hedge_after,
+            on_fallback=self._observer.fallback,
         )
+        response = response.model_copy(update={"attempts": log.public()})
         return response if spec is None else apply_spec(spec, response)
 
     def chat_stream(
         self, request: LLMRequest, profile: str | None = None
     ) -> AsyncGenerator[StreamChunk, None]:
-        """Chunks as the model produces them; the last one has finish reason and usage.
+        """Chunks as the model produces them; the last one has finish reason, usage and
+        ``attempts`` (every request made: retries, fallback, hedging).
 
         The model name is resolved at once (an unknown alias raises here); nothing is sent
         until the first chunk is asked for. Closing the generator closes the HTTP response:
@@ -140,25 +177,68 @@ class LLMRing:
         """
         refs = self.resolve(request.model, profile)
         spec = output_spec(request.response_format)  # a malformed one raises here
+        hedge_after = self._hedge_after(request, refs, profile)
+        policy = self._policy(request)
 
-        def start(ref: ModelRef) -> AsyncGenerator[StreamChunk, None]:
-            return _engine.stream(
-                self._client,
-                self.provider(ref.provider),
-                request,
-                ref,
-                http_timeout=request.timeout,
-                max_event_bytes=self._max_event_bytes,
-                observer=self._observer,
+        async def open_first(deadlines: CallDeadlines) -> _engine.OpenedStream:
+            log = AttemptLog()
+
+            async def start(ref: ModelRef) -> _engine.OpenedStream:
+                provider = self.provider(ref.provider)
+                return await with_retries(
+                    ref,
+                    lambda attempt: _engine.open_attempt(
+                        self._client,
+                        provider,
+                        request,
+                        ref,
+                        deadlines,
+                        max_event_bytes=self._max_event_bytes,
+                        observer=self._observer,
+                        attempt=attempt,
+                    ),
+                    policy,
+                    deadlines,
+                    log,
+                    self._observer,
+                )
+
+            opened = await first_to_answer(
+                request.model,
+                refs,
+                start,
+                log,
+                hedge_after=hedge_after,
+                discard=_close,
+                on_fallback=self._observer.fallback,
             )
+            opened.attempts = log.public()
+            return opened
 
-        # Nothing to fall back to, no structured output: no extra layer on the hot path.
-        chunks = (
-            start(refs[0])
-            if len(refs) == 1
-            else first_stream(request.model, refs, start, on_fallback=self._observer.fallback)
-        )
+        # No structured output: no extra layer on the hot path.
+        chunks = _engine.stream(open_first, lambda: self._deadlines(request))
         return chunks if spec is None else structured_stream(chunks, spec)
+
+    def _deadlines(self, request: LLMRequest) -> CallDeadlines:
+        """The deadlines of a call starting now: the request's timeout, else the ring's."""
+        per_request = request.timeout is not None
+        timeout = as_timeout(request.timeout) if request.timeout is not None else self._timeout
+        return CallDeadlines.start(
+            timeout, per_request=per_request, client_timeout=self._client.timeout
+        )
+
+    def _policy(self, request: LLMRequest) -> RetryPolicy:
+        if request.max_retries is None:
+            return self._retry
+        return RetryPolicy(max_retries=request.max_retries, max_wait=self._retry.max_wait)
+
+    def _hedge_after(
+        self, request: LLMRequest, refs: list[ModelRef], profile: str | None
+    ) -> float | None:
+        """The request's ``hedge_after``, else the alias's in the lockfile (aliases only)."""
+        if request.hedge_after is not None or len(refs) < 2:
+            return request.hedge_after
+        return self.resolver.hedge_after(request.model, profile)
 
     # --- providers ---------------------------------------------------------------------
 
@@ -219,3 +299,7 @@ class LLMRing:
     def clear_alias_cache(self) -> None:
         """Forget cached lockfile contents and resolutions."""
         self.resolver.clear_cache()
+
+
+async def _close(opened: _engine.OpenedStream) -> None:
+    await opened.aclose()

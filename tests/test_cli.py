@@ -568,6 +568,9 @@ def test_replay_json_prints_the_final_response(tmp_path: Path) -> None:
         "response_id": "chatcmpl-Bx7TqL2mN9vK4pR1sW8yZ3aD6fG0h",
         "served_model": "gpt-4o-mini-2024-07-18",
         "timing": timing,
+        "attempts": [
+            {"model": "openai:gpt-4o-mini", "outcome": "served", "error": None, "waited": 0.0}
+        ],
     }
 
 

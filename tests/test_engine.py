@@ -43,6 +43,7 @@ def fake_provider() -> Iterator[None]:
 
 
 def ring(**kwargs: object) -> LLMRing:
+    kwargs.setdefault("max_retries", 0)  # one request per test: retries are tests/test_retry.py's
     return LLMRing(api_keys={"fake": KEY}, **kwargs)  # type: ignore[arg-type]
 
 

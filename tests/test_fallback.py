@@ -47,7 +47,8 @@ def lockfile(tmp_path: Path, *models: str) -> Path:
 
 
 def ring(path: Path, keys: dict[str, str] = KEYS) -> LLMRing:
-    return LLMRing(lockfile_path=path, api_keys=keys)
+    # Retries off: these tests are about moving between models (tests/test_retry.py composes both).
+    return LLMRing(lockfile_path=path, api_keys=keys, max_retries=0)
 
 
 REQUEST = LLMRequest(model="chatbot", messages=[Message(role="user", content="hi")])

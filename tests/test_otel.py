@@ -48,7 +48,7 @@ async def test_a_fallback_gives_a_failed_span_a_fallback_span_and_an_answered_sp
     ):
         monkeypatch.setenv("GROQ_BASE_URL", groq.url)
         monkeypatch.setenv("OPENAI_BASE_URL", openai.url)
-        async with LLMRing(lockfile_path=lockfile, on_event=hook) as ring:
+        async with LLMRing(lockfile_path=lockfile, on_event=hook, max_retries=0) as ring:
             chunks = [chunk async for chunk in ring.chat_stream(request)]
     failed, fallback, answered = exporter.get_finished_spans()
     assert (failed.name, fallback.name, answered.name) == (

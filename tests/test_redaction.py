@@ -160,7 +160,9 @@ async def test_every_configured_key_is_scrubbed_from_another_providers_error() -
 async def test_all_models_failed_lists_only_scrubbed_errors(tmp_path: Path) -> None:
     answer = httpx.Response(503, headers={"content-type": "text/plain"}, content=ECHO.encode())
     lockfile = tmp_path / "llmring.lock"
-    async with LLMRing(api_keys={"openai": KEY, "anthropic": KEY}, lockfile_path=lockfile) as ring:
+    async with LLMRing(
+        api_keys={"openai": KEY, "anthropic": KEY}, lockfile_path=lockfile, max_retries=0
+    ) as ring:
         ring.init_lockfile()
         ring.bind_alias("pair", ["openai:m", "anthropic:m"])
         with respx.mock:

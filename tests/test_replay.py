@@ -44,7 +44,7 @@ KEY = "sk-test-SECRET-0000"
 
 
 def service_for(recording: Recording) -> LLMRing:
-    return LLMRing(api_keys={recording.provider: KEY})
+    return LLMRing(api_keys={recording.provider: KEY}, max_retries=0)  # one answer per recording
 
 
 async def collect(recording: Recording, chunks: list[bytes] | None = None) -> list[StreamChunk]:
@@ -67,6 +67,7 @@ def assembled(chunks: list[StreamChunk]) -> LLMResponse:
         tool_calls=final.tool_calls,
         response_id=final.response_id,
         served_model=final.served_model,
+        attempts=final.attempts,
     )
 
 

@@ -55,7 +55,7 @@ async def test_fallback_remaps_reasoning_for_the_next_provider(tmp_path: Path) -
     openai = mock_recording(respx, answer, url=OPENAI)
     path = lockfile(tmp_path, "anthropic:claude-sonnet-4-5", "openai:o4-mini")
     request = LLMRequest(model="chatbot", messages=PRIME, reasoning="high")
-    async with LLMRing(lockfile_path=path, api_keys=KEYS) as ring:
+    async with LLMRing(lockfile_path=path, api_keys=KEYS, max_retries=0) as ring:
         chunks = [chunk async for chunk in ring.chat_stream(request)]
 
     assert sent(anthropic) == [
@@ -95,7 +95,7 @@ async def test_fallback_chat_remaps_reasoning_too(tmp_path: Path) -> None:
         temperature=0.7,
         provider_params={"anthropic": {"top_k": 40}},
     )
-    async with LLMRing(lockfile_path=path, api_keys=KEYS) as ring:
+    async with LLMRing(lockfile_path=path, api_keys=KEYS, max_retries=0) as ring:
         response = await ring.chat(request)
 
     assert sent(openai) == [

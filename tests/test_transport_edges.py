@@ -145,7 +145,7 @@ async def test_an_error_status_whose_body_stalls_keeps_its_status(
     caught: list[ProviderError] = []
     async with (
         serve_head_then_stall(head) as server,
-        LLMRing(base_urls={"ollama": server.url}) as ring,
+        LLMRing(base_urls={"ollama": server.url}, max_retries=0) as ring,
     ):
         with anyio.fail_after(5):
             with pytest.raises(error_class) as streamed:

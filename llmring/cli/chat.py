@@ -236,7 +236,8 @@ def _replay_ring(client: httpx.AsyncClient, model: str, recording: Recording) ->
     """An LLMRing over the replay client, with a stand-in key: a replay needs none."""
     provider = model.partition(":")[0]
     try:
-        return LLMRing(http_client=client, api_keys={provider: "replay-key"})
+        # A recording is one answer: asking it again would only replay the same one.
+        return LLMRing(http_client=client, api_keys={provider: "replay-key"}, max_retries=0)
     except ProviderNotFoundError as error:  # the directory is not a provider's name
         raise UsageError(
             f"cannot tell which provider recorded {recording.path}: {error}; "
@@ -324,6 +325,7 @@ class ChunkPrinter:
             response_id=final.response_id if final else None,
             served_model=final.served_model if final else None,
             timing=final.timing if final else None,
+            attempts=final.attempts if final else None,
         )
 
     def end_text(self) -> None:

@@ -73,6 +73,8 @@ class Binding:
 
     alias: str
     models: tuple[ModelRef, ...]
+    #: Seconds before the next model is started beside a silent one (``hedge_after = 2.0``).
+    hedge_after: float | None = None
 
     @property
     def model_names(self) -> list[str]:
@@ -254,7 +256,17 @@ def _validate_profile(name: str, raw: object, fail: _Fail) -> Profile:
             fail(str(exc), *where, "alias")
         if alias in bindings:
             fail(f"alias {alias!r} is bound twice in profile {name!r}", *where, "alias")
-        bindings[alias] = Binding(alias, _validate_models(alias, item.get("models"), where, fail))
+        models = _validate_models(alias, item.get("models"), where, fail)
+        hedge_after = item.get("hedge_after")
+        if hedge_after is not None and (
+            isinstance(hedge_after, bool)
+            or not isinstance(hedge_after, int | float)
+            or not hedge_after > 0
+        ):
+            fail(f"alias {alias!r}: hedge_after must be a number of seconds > 0", *where)
+        bindings[alias] = Binding(
+            alias, models, None if hedge_after is None else float(hedge_after)
+        )
     return Profile(name, MappingProxyType(bindings))
 
 

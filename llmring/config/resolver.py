@@ -150,6 +150,13 @@ class Resolver:
             entry.resolutions[(name, chosen)] = models
         return list(models)
 
+    def hedge_after(self, name: str, profile: str | None = None) -> float | None:
+        """The alias's ``hedge_after`` in the lockfile (None for ``provider:model`` or unset)."""
+        if ModelRef.direct(name) is not None:
+            return None
+        entry = self._load()
+        return self._lookup(entry, name, self._choose_profile(profile, entry.lockfile)).hedge_after
+
     def list_aliases(self, profile: str | None = None) -> dict[str, list[str]]:
         """Every alias usable in the profile, sorted, with its models as ``provider:model``
         (primary first); extended packages' aliases appear as ``package:alias``."""
