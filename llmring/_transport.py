@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 import httpx
 
 from llmring.exceptions import (
+    ConnectionPoolTimeoutError,
     ProviderConnectionError,
     ProviderError,
     ProviderRateLimitError,
@@ -39,6 +40,16 @@ def map_transport_errors(provider: str, model: str) -> Iterator[None]:
     """Turn httpx's transport failures into llmring's typed errors."""
     try:
         yield
+    except httpx.PoolTimeout as exc:  # a wait in our own pool: nothing reached the provider
+        size = getattr(exc, "max_connections", None)
+        raise ConnectionPoolTimeoutError(
+            f"{provider}:{model}: {exc}"
+            if size
+            else f"{provider}:{model}: no free connection "
+            "in the HTTP client's pool within the pool timeout",
+            provider=provider,
+            max_connections=size,
+        ) from exc
     except httpx.TimeoutException as exc:
         phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
         raise ProviderTimeoutError(

@@ -4,6 +4,7 @@
     ├── ProviderNotFoundError          unknown provider, or its API key is not set
     ├── InvalidModelReferenceError     not of the form provider:model (also a ValueError)
     ├── AllModelsFailedError           every model of an alias failed; .attempts has each error
+    ├── ConnectionPoolTimeoutError     no connection of llmring's own pool came free in time
     ├── ProviderError                  a provider answered badly, or not at all
     │   ├── ProviderAuthenticationError     401, 403
     │   ├── ProviderBadRequestError         400, 413, 422: the request itself is wrong
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AliasNotFoundError",
     "AllModelsFailedError",
+    "ConnectionPoolTimeoutError",
     "InvalidModelReferenceError",
     "LLMRingError",
     "LockfileError",
@@ -164,6 +166,22 @@ class AllModelsFailedError(LLMRingError):
         super().__init__(f"all {len(attempts)} models for {alias!r} failed:\n{lines}")
         self.alias = alias
         self.attempts = attempts
+
+
+class ConnectionPoolTimeoutError(LLMRingError):
+    """Every connection of the local pool stayed busy for the whole pool timeout.
+
+    A local limit, not the provider's: nothing was sent, and another model or a retry would
+    wait in the same pool, so it is never fallen back on. Raise ``max_connections`` (or lower
+    the concurrency) if it happens. ``max_connections`` is the pool size when it is known.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, max_connections: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.max_connections = max_connections
 
 
 class LockfileError(LLMRingError):

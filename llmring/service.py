@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Self
 import httpx
 
 from llmring import _engine
+from llmring._pool import build_client
 from llmring.fallback import first_response, first_stream
 from llmring.model_ref import ModelRef
 from llmring.providers import canonical_name, create_provider, provider_names
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMRing"]
 
-_POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
-
 
 class LLMRing:
     """One async API over every provider.
@@ -34,7 +33,9 @@ class LLMRing:
     ``timeout`` bounds connecting and every wait for the next bytes (not the whole answer, so
     long streams are fine). Keys and base URLs come from ``api_keys`` / ``base_urls`` (keyed
     by provider name) or else the environment. ``http_client`` lets the caller share a client;
-    it is then the caller's to close and its own timeout applies.
+    it is then the caller's to close and its own timeout applies. ``max_connections`` sizes
+    llmring's own connection pool (default 10,000 over all hosts); a request that finds every
+    connection busy for ``timeout`` seconds raises ``ConnectionPoolTimeoutError``.
 
     Use as ``async with LLMRing() as ring:``, or call ``await ring.close()``.
     """
@@ -47,11 +48,10 @@ class LLMRing:
         api_keys: Mapping[str, str] | None = None,
         base_urls: Mapping[str, str] | None = None,
         lockfile_path: str | Path | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), limits=_POOL
-        )
+        self._client = http_client or build_client(timeout=timeout, max_connections=max_connections)
         self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._base_urls = {canonical_name(k): v for k, v in (base_urls or {}).items()}
         self._providers: dict[str, Provider] = {}
