@@ -8,7 +8,6 @@ is ours. HTTP/1.1 only: LLM streams are one request per connection anyway.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
 
 import httpcore
 import httpx
@@ -115,14 +114,20 @@ class ResponseStream(httpx.AsyncByteStream):
         self._connection: Connection | None = connection
         self._read_timeout = read_timeout
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    # An iterator object, not an async generator: nothing for an event loop to finalize
+    # when httpx drops it, and no generator frame per chunk.
+    def __aiter__(self) -> ResponseStream:
+        return self
+
+    async def __anext__(self) -> bytes:
         connection = self._connection
         if connection is None:
-            raise httpx.StreamClosed()
-        receive, timeout = connection.receive_data, self._read_timeout
-        while (data := await receive(timeout)) is not None:
-            yield data
-        await self._release(reusable=connection.finish_cycle())
+            raise StopAsyncIteration
+        data = await connection.receive_data(self._read_timeout)
+        if data is None:
+            await self._release(reusable=connection.finish_cycle())
+            raise StopAsyncIteration
+        return data
 
     async def aclose(self) -> None:
         """Give the connection back: reusable only if the whole response was read."""
