@@ -25,7 +25,7 @@ __all__ = ["Connection", "NothingSentError", "Origin", "open_connection"]
 Origin = tuple[str, str, int]
 """``(scheme, host, port)``: connections are only ever reused for the same origin."""
 
-_READ_SIZE = 16384  # per receive; also the most read ahead of the parser (see below)
+_READ_SIZE = 4096  # per receive; also the most read ahead of the parser (see below)
 _WRITE_BATCH = 65536
 _NETWORK_ERRORS = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
