@@ -352,7 +352,7 @@ async def test_a_full_pool_raises_its_own_error_naming_its_size_in_time() -> Non
 
 
 async def test_break_and_cancel_release_every_connection_at_once_at_scale() -> None:
-    streams = 200
+    streams = 100
     async with serve_stream([ndjson({"t": "one"})]) as server, ring(server.url) as service:
         gone = anyio.Event()
 
