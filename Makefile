@@ -44,7 +44,7 @@ bench: $(BENCH_VENV)/.installed
 ## Thousands of concurrent streams from one process: llmring against bare httpx, 50-5,000
 ## streams on a loopback server in its own process (127.0.0.1 only). Takes 15-30 minutes.
 bench-scale: $(STAMP)
-	$(BIN)/python benchmarks/bench_scale.py --before
+	$(BIN)/python benchmarks/bench_scale.py --kinds llmring,httpx,llmring-httpcore
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -228,7 +228,15 @@ def measure(
         "--cap",
         str(cap),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=cap + 120)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=cap + 60)
+    except subprocess.TimeoutExpired:  # stuck past its own cap (cancelling it took too long)
+        return {
+            "kind": kind, "streams": streams, "backend": backend, "wall_s": cap + 60,
+            "cpu_us_per_chunk": float("nan"), "ttfc_p50_ms": None, "ttfc_p99_ms": None,
+            "peak_rss_mb": float("nan"), "completed": 0, "errors": streams,
+            "first_errors": [f"did not finish within {cap + 60:g} s"], "open_after_close": -1,
+        }  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"{kind} at {streams} streams failed:\n{done.stderr[-2000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -314,8 +322,11 @@ def main() -> None:
         "--floor-cap", type=float, default=180.0, help="seconds per httpx-pool cell at most"
     )
     parser.add_argument("--trio", default="50,2000", help="sizes also run on trio (llmring)")
-    parser.add_argument("--before", action="store_true", help="add llmring on httpx's own pool")
-    parser.add_argument("--no-floor", action="store_true", help="skip bare httpx")
+    parser.add_argument(
+        "--kinds",
+        default="llmring,httpx",
+        help="clients to run: llmring, httpx (the floor), llmring-httpcore (before)",
+    )
     parser.add_argument("--cell", help=argparse.SUPPRESS)
     parser.add_argument("--streams", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="asyncio", help=argparse.SUPPRESS)
@@ -324,11 +335,7 @@ def main() -> None:
     if args.cell:
         run_cell(args)
         return
-    kinds = (
-        ["llmring"]
-        + ([] if args.no_floor else ["httpx"])
-        + (["llmring-httpcore"] if args.before else [])
-    )
+    kinds = [kind for kind in args.kinds.split(",") if kind]
     sizes = [int(s) for s in args.sizes.split(",") if s]
     trio_sizes = [int(s) for s in args.trio.split(",") if s]
     server, url = start_server(args.chunks, args.interval_ms)
