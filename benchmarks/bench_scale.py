@@ -163,7 +163,7 @@ async def cell(kind: str, streams: int, base: str, chunks: int, cap: float) -> d
         "kind": kind,
         "streams": streams,
         "wall_s": wall,
-        "cpu_us_per_chunk": cpu / max(results["chunks"], 1) * 1e6,
+        "cpu_us_per_chunk": cpu / results["chunks"] * 1e6 if results["chunks"] else float("nan"),
         "ttfc_p50_ms": statistics.median(ttfc) * 1000 if ttfc else None,
         "ttfc_p99_ms": ttfc[min(len(ttfc) - 1, int(len(ttfc) * 0.99))] * 1000 if ttfc else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
