@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench bench-hostile soak clean
+.PHONY: demo test lint typecheck check bench bench-hostile bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-hostile: $(STAMP)
 ## not part of `make test`.
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py
+## Thousands of concurrent streams from one process: llmring against bare httpx, 50-5,000
+## streams on a loopback server in its own process (127.0.0.1 only). Takes 15-30 minutes.
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py --kinds llmring,httpx,llmring-httpcore
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -209,9 +209,29 @@ async def stream(
         opened.watch.failed(exc, cancelled=True)
         raise
     finally:
+        if final is not None and not opened.ended:
+            await _read_to_end(opened.body)
         await opened.aclose()
     if final is not None:
         yield _finished(final, count, opened)
+
+
+#: How long the rest of a body may take once its terminal event has arrived. The end of the
+#: HTTP response (the chunked terminator) normally follows at once, and reading it lets the
+#: pool keep the connection alive; a server that holds the response open is cut off after this.
+_END_GRACE = 0.05
+
+
+async def _read_to_end(body: AsyncIterator[bytes]) -> None:
+    """Read what follows the terminal event (``[DONE]`` after ``response.completed``,
+    keep-alives, the end of the response) for at most ``_END_GRACE`` seconds, ignoring it:
+    the answer is complete, so nothing here can spoil it."""
+    with anyio.move_on_after(_END_GRACE):
+        try:
+            async for _ in body:
+                pass
+        except httpx.HTTPError:
+            pass
 
 
 def _opening(opened: OpenedStream) -> Iterator[StreamChunk]:

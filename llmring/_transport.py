@@ -19,6 +19,7 @@ import httpx
 
 from llmring._version import USER_AGENT
 from llmring.exceptions import (
+    ConnectionPoolTimeoutError,
     ModelNotFoundError,
     ProviderConfigurationError,
     ProviderConnectionError,
@@ -45,6 +46,16 @@ def map_transport_errors(provider: str, model: str) -> Iterator[None]:
     """Turn httpx's transport failures into llmring's typed errors."""
     try:
         yield
+    except httpx.PoolTimeout as exc:  # a wait in our own pool: nothing reached the provider
+        size = getattr(exc, "max_connections", None)
+        raise ConnectionPoolTimeoutError(
+            f"{provider}:{model}: {exc}"
+            if size
+            else f"{provider}:{model}: no free connection "
+            "in the HTTP client's pool within the pool timeout",
+            provider=provider,
+            max_connections=size,
+        ) from exc
     except httpx.TimeoutException as exc:
         what = type(exc).__name__.removesuffix("Timeout").lower() or "request"
         error = ProviderTimeoutError(

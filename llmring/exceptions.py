@@ -6,6 +6,7 @@
     ├── AllModelsFailedError           every model of an alias failed; .attempts has each error
     ├── StructuredOutputError          the answer to a response_format request is not valid JSON
     │                                  or not valid against the schema (.text, .errors, .partial)
+    ├── ConnectionPoolTimeoutError     no connection of llmring's own pool came free in time
     ├── ProviderError                  a provider answered badly, or not at all
     │   ├── ProviderAuthenticationError     401, 403
     │   ├── ProviderBadRequestError         400, 413, 422: the request itself is wrong
@@ -46,6 +47,7 @@ __all__ = [
     "AliasNotFoundError",
     "AllModelsFailedError",
     "CassetteMismatchError",
+    "ConnectionPoolTimeoutError",
     "InvalidModelReferenceError",
     "LLMRingError",
     "LockfileError",
@@ -238,6 +240,22 @@ class StructuredOutputError(LLMRingError):
         self.text = text
         self.errors = errors
         self.partial = partial
+
+
+class ConnectionPoolTimeoutError(LLMRingError):
+    """Every connection of the local pool stayed busy for the whole pool timeout.
+
+    A local limit, not the provider's: nothing was sent, and another model or a retry would
+    wait in the same pool, so it is never fallen back on. Raise ``max_connections`` (or lower
+    the concurrency) if it happens. ``max_connections`` is the pool size when it is known.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str | None = None, max_connections: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.max_connections = max_connections
 
 
 class LockfileError(LLMRingError):

@@ -17,6 +17,7 @@ from llmring import _engine
 from llmring._attempts import AttemptLog, with_retries
 from llmring._cassette_hook import wrap_transport
 from llmring._observe import Observer
+from llmring._pool import pool_transport
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.events import EventHook
 from llmring.fallback import first_to_answer
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from llmring.config.resolver import Resolver
 
 __all__ = ["LLMRing"]
-
-_POOL = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 
 
 class LLMRing:
@@ -57,6 +56,9 @@ class LLMRing:
     "MYBOX_KEY"}}`` (a ``ProviderSettings`` or its fields), usable as ``mybox:<model>``.
     ``on_event`` receives a typed event (``llmring.events``) as each call starts, gets its
     first chunk, retries, falls back, finishes or fails.
+    ``max_connections`` sizes llmring's own connection pool (default 10,000 over all hosts); a
+    request that finds every connection busy for the connect timeout raises
+    ``ConnectionPoolTimeoutError``.
 
     Use as ``async with LLMRing() as ring:``, or call ``await ring.close()``.
     """
@@ -72,6 +74,7 @@ class LLMRing:
         max_retries: int = 2,
         max_retry_wait: float = 60.0,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_connections: int | None = None,
         providers: Mapping[str, ProviderSettings | Mapping[str, object]] | None = None,
         on_event: EventHook | None = None,
     ) -> None:
@@ -86,9 +89,7 @@ class LLMRing:
         self._max_event_bytes = max_event_bytes
         self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(
-            timeout=self._timeout.for_httpx(), limits=_POOL, transport=self._cassette_transport()
-        )
+        self._client = http_client or self._own_client(max_connections)
         for name, settings in (providers or {}).items():
             register_provider(name, ProviderSettings.model_validate(settings))
         self._observer = Observer(on_event)
@@ -97,12 +98,16 @@ class LLMRing:
         self._lockfile_path = lockfile_path
         self._resolver: Resolver | None = None
 
-    def _cassette_transport(self) -> httpx.AsyncBaseTransport | None:
-        """Inside ``llmring.testing.cassette(...)``: the pooled transport wrapped to record to
-        or replay from it. Otherwise None: httpx's own transport (pool limits, proxies)."""
-        return wrap_transport(
-            lambda: httpx.AsyncHTTPTransport(limits=_POOL), self._api_keys.values()
-        )
+    def _own_client(self, max_connections: int | None) -> httpx.AsyncClient:
+        """The client this ring owns: llmring's own pool (``llmring._pool``) under httpx.
+        Inside ``llmring.testing.cassette(...)`` the pool is wrapped to record to, or replay
+        from, the cassette (and a replay never opens it)."""
+
+        def pool() -> httpx.AsyncBaseTransport:
+            return pool_transport(max_connections)
+
+        transport = wrap_transport(pool, self._api_keys.values()) or pool()
+        return httpx.AsyncClient(timeout=self._timeout.for_httpx(), transport=transport)
 
     async def __aenter__(self) -> Self:
         return self

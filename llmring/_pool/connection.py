@@ -1,0 +1,224 @@
+"""One HTTP/1.1 connection: an h11 state machine over an anyio byte stream.
+
+It sends one request at a time and reads its response as it arrives; the pool decides who
+holds it. Every failure leaves here as the httpx exception httpcore would have raised, so the
+layers above (httpx, then ``llmring._transport``) see nothing new.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import anyio
+import anyio.abc
+import h11
+import httpx
+from anyio.streams.tls import TLSStream
+
+__all__ = ["Connection", "NothingSentError", "Origin", "open_connection"]
+
+Origin = tuple[str, str, int]
+"""``(scheme, host, port)``: connections are only ever reused for the same origin."""
+
+_READ_SIZE = 4096  # per receive; also the most read ahead of the parser (see below)
+_WRITE_BATCH = 65536
+_NETWORK_ERRORS = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+class NothingSentError(Exception):
+    """A reused connection broke before the first byte of the request was written.
+
+    The server closed it while it sat idle; no byte of this request reached anyone, so the
+    transport may send it again on a fresh connection (Go's ``nothingWrittenError`` rule).
+    """
+
+
+@contextmanager
+def _mapped(
+    timeout_error: type[httpx.TimeoutException], network_error: type[httpx.TransportError]
+) -> Iterator[None]:
+    """The httpx exception for a timeout, a protocol violation or a network failure."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise timeout_error(str(exc) or timeout_error.__name__) from exc
+    except h11.RemoteProtocolError as exc:
+        raise httpx.RemoteProtocolError(str(exc)) from exc
+    except h11.LocalProtocolError as exc:
+        raise httpx.LocalProtocolError(str(exc)) from exc
+    except _NETWORK_ERRORS as exc:
+        raise network_error(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+
+async def open_connection(
+    origin: Origin, *, connect_timeout: float | None, ssl_context: ssl.SSLContext | None
+) -> Connection:
+    """A new connection to ``origin`` (TLS for https), within ``connect_timeout`` seconds."""
+    scheme, host, port = origin
+    with _mapped(httpx.ConnectTimeout, httpx.ConnectError), anyio.fail_after(connect_timeout):
+        stream: anyio.abc.ByteStream = await anyio.connect_tcp(host, port)
+        _limit_read_ahead(stream)
+        if scheme == "https":
+            assert ssl_context is not None
+            try:
+                # Not "standard compatible": closing skips the close_notify round trip, which
+                # HTTP/1.1 does not need (the message framing says where a body ends).
+                stream = await TLSStream.wrap(
+                    stream,
+                    hostname=host,
+                    ssl_context=ssl_context,
+                    standard_compatible=False,
+                )
+            except BaseException:
+                await anyio.aclose_forcefully(stream)
+                raise
+    return Connection(origin, stream)
+
+
+class Connection:
+    """An HTTP/1.1 connection to one origin; one request at a time.
+
+    ``send`` writes a request, ``receive_head`` reads the status and headers, ``receive_data``
+    reads the body piece by piece (``None`` at its end). ``reusable`` says whether the
+    exchange ended cleanly so the connection can carry the next request.
+    """
+
+    __slots__ = ("_h11", "_socket", "_stream", "idle_since", "origin", "used")
+
+    def __init__(self, origin: Origin, stream: anyio.abc.ByteStream) -> None:
+        self.origin = origin
+        self._stream = stream
+        self._h11 = h11.Connection(h11.CLIENT)
+        self._socket: socket.socket | None = stream.extra(
+            anyio.abc.SocketAttribute.raw_socket, None
+        )
+        self.idle_since = time.monotonic()
+        self.used = False  # carried a request already: a failure may be a stale keep-alive
+
+    async def send(self, request: httpx.Request, write_timeout: float | None) -> None:
+        """Write ``request`` (head and body); ``NothingSentError`` if a reused one is dead."""
+        reused, self.used = self.used, True
+        head = [
+            self._h11.send(
+                h11.Request(
+                    method=request.method,
+                    target=request.url.raw_path,
+                    headers=request.headers.raw,
+                )
+            )
+            or b""
+        ]
+        first = True
+        pending = head
+        size = len(head[0])
+        async for part in request.stream:  # type: ignore[union-attr]
+            pending.append(self._h11.send(h11.Data(data=part)) or b"")
+            size += len(part)
+            if size >= _WRITE_BATCH:
+                await self._write(b"".join(pending), write_timeout, reused and first)
+                first, pending, size = False, [], 0
+        pending.append(self._h11.send(h11.EndOfMessage()) or b"")
+        await self._write(b"".join(pending), write_timeout, reused and first)
+
+    async def _write(self, data: bytes, write_timeout: float | None, may_retry: bool) -> None:
+        try:
+            with _mapped(httpx.WriteTimeout, httpx.WriteError), anyio.fail_after(write_timeout):
+                await self._stream.send(data)
+        except httpx.WriteError as exc:
+            if may_retry:
+                raise NothingSentError(str(exc)) from exc
+            raise
+
+    async def receive_head(self, read_timeout: float | None) -> h11.Response:
+        """The final response head (informational 1xx answers are skipped)."""
+        while True:
+            event = await self._next_event(read_timeout)
+            if isinstance(event, h11.Response):
+                return event
+            if not isinstance(event, h11.InformationalResponse):
+                raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} event")
+
+    async def receive_data(self, read_timeout: float | None) -> bytes | None:
+        """The next piece of the body as it arrives; ``None`` once the body is complete."""
+        event = await self._next_event(read_timeout)
+        if type(event) is h11.Data:
+            return bytes(event.data)
+        if type(event) is h11.EndOfMessage:
+            return None
+        raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} in a response body")
+
+    async def _next_event(self, read_timeout: float | None) -> object:
+        # The per-chunk path: plain try/except (free in 3.11), no context manager per call.
+        connection = self._h11
+        try:
+            while True:
+                event = connection.next_event()
+                if event is not h11.NEED_DATA:  # PAUSED cannot happen: one request at a time
+                    if type(event) is h11.ConnectionClosed:
+                        raise httpx.RemoteProtocolError(
+                            "the server closed the connection without sending a complete response"
+                        )
+                    return event
+                with anyio.fail_after(read_timeout):
+                    try:
+                        data = await self._stream.receive(_READ_SIZE)
+                    except anyio.EndOfStream:
+                        data = b""
+                connection.receive_data(data)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc) or "ReadTimeout") from exc
+        except h11.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        except _NETWORK_ERRORS as exc:
+            raise httpx.ReadError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+    def finish_cycle(self) -> bool:
+        """After a response: ready the connection for the next request, if it can take one."""
+        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            self._h11.start_next_cycle()
+            return True
+        return False
+
+    def is_stale(self, now: float, keepalive_expiry: float | None) -> bool:
+        """Idle too long, or the server closed it (or sent bytes nobody asked for) meanwhile."""
+        if keepalive_expiry is not None and now - self.idle_since > keepalive_expiry:
+            return True
+        return _readable(self._socket)
+
+    async def aclose(self) -> None:
+        """Close the socket now; never waits on the peer."""
+        with anyio.CancelScope(shield=True):
+            await anyio.aclose_forcefully(self._stream)
+
+
+def _limit_read_ahead(stream: anyio.abc.ByteStream) -> None:
+    """Read from the socket no more than one ``receive`` asks for.
+
+    Under asyncio, anyio's socket stream reads up to 256 KiB per wake-up (asyncio's
+    ``max_size``) and queues what the caller did not ask for: a consumer slower than its server
+    then holds the rest of every response in memory, per connection (at 5,000 streams that was
+    most of the peak RSS). With the transport reading ``_READ_SIZE`` at a time, the backlog
+    stays in the kernel's socket buffer, where TCP flow control keeps it bounded, as it does
+    under trio, which reads exactly what is asked for.
+    """
+    transport = getattr(stream, "_transport", None)  # anyio's asyncio SocketStream
+    if transport is not None and isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = _READ_SIZE
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """Whether an idle socket has something to read: for an idle HTTP/1.1 connection that can
+    only be the server's close (or garbage), so the connection must not be reused."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    if hasattr(select, "poll"):  # select() cannot watch descriptors past 1024
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
