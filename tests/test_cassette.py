@@ -51,7 +51,7 @@ def ask(prompt: str, **extra: Any) -> LLMRequest:
 
 
 async def chat(url: str, prompt: str, **extra: Any) -> str:
-    async with LLMRing(api_keys={"openai": KEY}, base_urls={"openai": url}) as ring:
+    async with LLMRing(api_keys={"openai": KEY}, base_urls={"openai": url}, max_retries=0) as ring:
         return (await ring.chat(ask(prompt, **extra))).content
 
 

@@ -91,7 +91,7 @@ async def test_a_401_body_echoing_the_key_is_scrubbed(route: str) -> None:
     recording = load_recording(RECORDINGS / route / "error-401.json")
     body = json.dumps(echoing(json.loads(recording.body))).encode()
     answer = httpx.Response(401, headers=recording.headers, content=body)
-    async with LLMRing(api_keys={route: KEY}) as ring:
+    async with LLMRing(api_keys={route: KEY}, max_retries=0) as ring:
         errors = await raised_by_both(ring, route, answer)
     for error in errors:
         assert isinstance(error, ProviderError) and error.status_code == 401
@@ -103,7 +103,7 @@ async def test_a_plain_text_error_page_echoing_the_header_is_scrubbed(route: str
     answer = httpx.Response(
         502, headers={"content-type": "text/plain"}, content=f"upstream refused {ECHO}".encode()
     )
-    async with LLMRing(api_keys={route: KEY}) as ring:
+    async with LLMRing(api_keys={route: KEY}, max_retries=0) as ring:
         for error in await raised_by_both(ring, route, answer):
             assert_scrubbed(error)
             assert "upstream refused key ***" in str(error)
@@ -122,7 +122,7 @@ async def test_an_in_band_stream_error_echoing_the_key_is_scrubbed(route: str) -
         respx.post(url__regex=".*").mock(
             return_value=httpx.Response(200, headers=recording.headers, content=body)
         )
-        async with LLMRing(api_keys={route: KEY}) as ring:
+        async with LLMRing(api_keys={route: KEY}, max_retries=0) as ring:
             with pytest.raises(ProviderError) as caught:
                 async for _ in ring.chat_stream(request(route)):
                     pass
@@ -136,7 +136,7 @@ async def test_an_unparsable_answer_echoing_the_key_is_scrubbed(route: str) -> N
     answer = httpx.Response(
         200, headers={"content-type": "application/json"}, content=b"[" + ECHO.encode()
     )
-    async with LLMRing(api_keys={route: KEY}) as ring, respx.mock:
+    async with LLMRing(api_keys={route: KEY}, max_retries=0) as ring, respx.mock:
         respx.post(url__regex=".*").mock(return_value=answer)
         with pytest.raises(ProviderError) as caught:
             await ring.chat(request(route))

@@ -7,6 +7,7 @@ is ours. HTTP/1.1 only: LLM streams are one request per connection anyway.
 
 from __future__ import annotations
 
+import functools
 import ssl
 
 import httpcore
@@ -91,7 +92,8 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     def _mock_route(self) -> httpx.AsyncHTTPTransport:
         if self._mocked_route is None:
-            self._mocked_route = httpx.AsyncHTTPTransport()
+            # The shared context: loading the CA bundle anew costs ~50 ms per transport.
+            self._mocked_route = httpx.AsyncHTTPTransport(verify=_default_ssl_context())
         return self._mocked_route
 
     async def aclose(self) -> None:
@@ -147,8 +149,10 @@ def _mock_active() -> bool:
     )
 
 
+@functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
-    """httpx's own verified context (certifi, ``SSL_CERT_FILE``), limited to HTTP/1.1."""
+    """httpx's own verified context (certifi, ``SSL_CERT_FILE``), limited to HTTP/1.1; made
+    once per process, since loading the CA bundle is the slow part of opening a client."""
     context = httpx.create_ssl_context()
     context.set_alpn_protocols(["http/1.1"])
     return context
