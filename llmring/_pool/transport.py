@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import ssl
+import sys
+from collections.abc import Callable
+from typing import Any
 
-import httpcore
 import httpx
 
 from llmring._pool.connection import Connection, NothingSentError, Origin, open_connection
@@ -20,9 +22,10 @@ __all__ = ["PoolTransport"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Test libraries (respx, pytest-httpx) intercept requests by patching these two methods; while
-# one is patched the request goes through httpx's own transport so the mock sees it.
-_HTTPCORE_HANDLE = httpcore.AsyncConnectionPool.handle_async_request
+# Test libraries (respx, pytest-httpx) intercept requests by patching one of these two methods;
+# while one is patched the request goes through httpx's own transport so the mock sees it.
+# httpcore is only looked at once something imported it (httpx does not until its own
+# transport is made), so ``import llmring`` does not pay for httpcore and the trio it imports.
 _HTTPX_HANDLE = httpx.AsyncHTTPTransport.handle_async_request
 
 
@@ -143,10 +146,18 @@ class ResponseStream(httpx.AsyncByteStream):
 
 
 def _mock_active() -> bool:
-    return (
-        httpcore.AsyncConnectionPool.handle_async_request is not _HTTPCORE_HANDLE
-        or httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_HANDLE
+    if httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_HANDLE:
+        return True
+    httpcore = sys.modules.get("httpcore")
+    return httpcore is not None and not _is_original(
+        httpcore.AsyncConnectionPool.handle_async_request, "AsyncConnectionPool"
     )
+
+
+def _is_original(method: Callable[..., Any], owner: str) -> bool:
+    """Whether ``method`` is still the library's own function (a patch is a mock or another
+    function, whose qualified name differs)."""
+    return getattr(method, "__qualname__", "") == f"{owner}.handle_async_request"
 
 
 @functools.cache
