@@ -399,3 +399,29 @@ async def test_a_bad_hedge_after_in_the_lockfile_names_file_and_line(
     async with alias_ring("http://127.0.0.1:9", tmp_path, hedge_after=value) as service:
         with pytest.raises(LockfileParseError, match=r"llmring.lock:\d+: .*hedge_after"):
             service.resolve("chat")
+
+
+async def test_each_retry_reaches_on_event_and_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from llmring.events import Event, RequestStarted, Retry
+
+    events: list[Event] = []
+    down = Reply(503, {"retry-after-ms": "10"}, [b'{"error": "unavailable"}'])
+    async with (
+        serve_script({M1: [down, down, OK]}) as server,
+        ring(server.url, on_event=events.append) as service,
+    ):
+        chunks = await collect(service, request())
+    assert text(chunks) == "Hello"
+    retries = [event for event in events if isinstance(event, Retry)]
+    assert [(r.provider, r.model, r.attempt, r.delay) for r in retries] == [
+        ("fake", "m1", 1, 0.01),
+        ("fake", "m1", 2, 0.01),
+    ]
+    assert all(r.error.status_code == 503 for r in retries)  # type: ignore[attr-defined]
+    started = [event.attempt for event in events if isinstance(event, RequestStarted)]
+    assert started == [1, 2, 3]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w.split(" in ")[0] for w in warnings] == [
+        "retrying fake:m1 after attempt 1",
+        "retrying fake:m1 after attempt 2",
+    ]
