@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final, NamedTuple
 
-from llmring.schemas import ReasoningBudget, ReasoningEffort
+from llmring.schemas import LLMRequest, ReasoningBudget, ReasoningEffort
 
 __all__ = [
     "EFFORTS",
     "EFFORT_BUDGETS",
     "LOGGER",
+    "SamplingFields",
+    "add_sampling",
     "budget_for",
     "clamp_temperature",
     "effort_for",
@@ -97,3 +99,35 @@ def log_adjusted(
 ) -> None:
     """Say at DEBUG that ``option`` was sent as ``sent`` rather than ``given``."""
     LOGGER.debug("%s sent to %s:%s as %r, not %r: %s", option, provider, model, sent, given, reason)
+
+
+class SamplingFields(NamedTuple):
+    """A provider's names for the sampling options it takes as plain fields."""
+
+    temperature: str
+    top_p: str
+    seed: str
+    stop: str
+
+
+def add_sampling(
+    target: dict[str, Any],
+    request: LLMRequest,
+    names: SamplingFields,
+    *,
+    highest_temperature: float,
+    provider: str,
+    model: str,
+) -> None:
+    """Put the request's temperature (clamped), top_p, seed and stop into ``target`` under
+    ``names``: the same four fields, spelled each provider's way (Gemini, Ollama)."""
+    if request.temperature is not None:
+        target[names.temperature] = clamp_temperature(
+            request.temperature, highest_temperature, provider, model
+        )
+    if request.top_p is not None:
+        target[names.top_p] = request.top_p
+    if request.seed is not None:
+        target[names.seed] = request.seed
+    if request.stop:
+        target[names.stop] = request.stop

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmring.providers._options import (
+    SamplingFields,
+    add_sampling,
     budget_for,
-    clamp_temperature,
     effort_for,
     log_adjusted,
     log_dropped,
@@ -34,6 +35,9 @@ __all__ = ["BudgetRange", "apply_options", "thinking_control"]
 
 _PROVIDER = "google"
 _HIGHEST_TEMPERATURE = 2.0
+_SAMPLING = SamplingFields(
+    temperature="temperature", top_p="topP", seed="seed", stop="stopSequences"
+)
 _VERSION = re.compile(r"gemini-(\d+)(?:\.(\d+))?")
 
 
@@ -70,16 +74,14 @@ def apply_options(config: dict[str, Any], request: LLMRequest, model: str) -> No
     thinking = _thinking_config(request, model)
     if thinking is not None:
         config["thinkingConfig"] = thinking
-    if request.temperature is not None:
-        config["temperature"] = clamp_temperature(
-            request.temperature, _HIGHEST_TEMPERATURE, _PROVIDER, model
-        )
-    if request.top_p is not None:
-        config["topP"] = request.top_p
-    if request.seed is not None:
-        config["seed"] = request.seed
-    if request.stop:
-        config["stopSequences"] = request.stop
+    add_sampling(
+        config,
+        request,
+        _SAMPLING,
+        highest_temperature=_HIGHEST_TEMPERATURE,
+        provider=_PROVIDER,
+        model=model,
+    )
     if request.parallel_tool_calls is not None:
         log_dropped(_PROVIDER, model, "parallel_tool_calls", "Gemini has no such switch")
 

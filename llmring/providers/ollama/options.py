@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from llmring.providers._options import (
-    clamp_temperature,
+    SamplingFields,
+    add_sampling,
     effort_for,
     log_adjusted,
     log_dropped,
@@ -29,6 +30,7 @@ __all__ = ["apply_options", "think_control"]
 
 _PROVIDER = "ollama"
 _HIGHEST_TEMPERATURE = 2.0
+_SAMPLING = SamplingFields(temperature="temperature", top_p="top_p", seed="seed", stop="stop")
 _SWITCHED = ("qwen3", "deepseek-r1", "deepseek-v3.1", "magistral")
 _NOT_THINKING = ("qwen3-coder",)
 _GPT_OSS_LEVELS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
@@ -54,16 +56,14 @@ def apply_options(
     think = _think(request, model)
     if think is not None:
         body["think"] = think
-    if request.temperature is not None:
-        options["temperature"] = clamp_temperature(
-            request.temperature, _HIGHEST_TEMPERATURE, _PROVIDER, model
-        )
-    if request.top_p is not None:
-        options["top_p"] = request.top_p
-    if request.seed is not None:
-        options["seed"] = request.seed
-    if request.stop:
-        options["stop"] = request.stop
+    add_sampling(
+        options,
+        request,
+        _SAMPLING,
+        highest_temperature=_HIGHEST_TEMPERATURE,
+        provider=_PROVIDER,
+        model=model,
+    )
     if request.parallel_tool_calls is not None:
         log_dropped(_PROVIDER, model, "parallel_tool_calls", "Ollama has no such switch")
 
