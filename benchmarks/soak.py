@@ -3,12 +3,15 @@
 Each stream meets a random server (a clean answer, a 503 with a short retry-after-ms, an
 in-band error as the first event, a connection cut mid-body, a stall before the headers, a
 trickle, a body that never ends) and a random consumer (reads all, breaks after the first chunk,
-is cancelled, raises in its loop, asks a hedged alias). The client's pool holds 5 connections.
+is cancelled, raises in its loop, asks a hedged alias). The ring is built as a user builds it,
+``LLMRing(max_connections=5)``: llmring's own pool (``llmring._pool``) with 5 connections.
 
 Reported per backend: streams, outcomes by kind, hangs (a stream not over within its bound),
-connections still held by the pool or left open at the server afterwards, and RSS sampled
-along the way (it should stay flat). Exit status 1 on any hang, leak, unfinished stream or
-unexpected exception. Bounded: every stream has a hard limit and each backend a deadline.
+what llmring's pool still holds once every stream is over (connections busy or in use, live
+waiters, connections open at the server that the pool does not keep idle), connections left
+open at the server after the ring is closed, and RSS sampled along the way (it should stay
+flat). Exit status 1 on any hang, leak, unfinished stream or unexpected exception. Bounded:
+every stream has a hard limit and each backend a deadline.
 
     python benchmarks/soak.py                    # 10,000 on asyncio, 2,000 on trio
     python benchmarks/soak.py --asyncio 500 --trio 100
@@ -28,13 +31,12 @@ from contextlib import aclosing, contextmanager
 from pathlib import Path
 
 import anyio
-import httpcore
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from llmring import LLMRequest, LLMRing, Message, Timeout  # noqa: E402
+from llmring._pool import PoolTransport  # noqa: E402
 from llmring.exceptions import LLMRingError  # noqa: E402
 from llmring.providers import register_provider  # noqa: E402
 from tests.fakes import FakeProvider, ndjson  # noqa: E402
@@ -113,22 +115,6 @@ async def consume(service: LLMRing, rng: random.Random) -> str:
         return type(error).__name__
 
 
-class OrphanReclaimingPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool, also dropping connections no request holds that are not idle.
-
-    Such orphans are what a request cancelled while its connection opens leaves behind in
-    httpcore 1.0.9 (encode/httpcore#1093): they hold a slot forever. ``--httpcore-fix`` runs
-    the soak with this pool, to tell that leak apart from any of llmring's own.
-    """
-
-    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
-        held = {request.connection for request in self._requests}
-        orphans = [c for c in self._connections if not c.is_idle() and c not in held]
-        for connection in orphans:
-            self._connections.remove(connection)
-        return orphans + super()._assign_requests_to_connections()
-
-
 def rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -137,23 +123,47 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def pool_in_use(client: httpx.AsyncClient) -> dict[str, int]:
-    """Connections the pool still holds though no stream runs, by state (empty: no leak).
+def pool_state(service: LLMRing) -> dict[str, int] | None:
+    """llmring's pool as it stands, by count (None: the ring's transport is not llmring's pool).
 
-    ``CONNECTING`` entries are httpcore 1.0.9's own leak when a request is cancelled while
-    its connection is being opened (encode/httpcore#1093); any other state would be ours.
+    ``open`` is every slot taken (open connections, idle ones included, and any being
+    opened); ``idle`` the open connections kept for reuse; ``in_use`` the connections handed
+    to a request and not given back; ``waiters`` the requests queued for a slot (abandoned
+    ones, which gave up and are dropped at the next hand-over, are counted apart).
     """
-    pool = getattr(client._transport, "_pool", None)
-    if not isinstance(pool, httpcore.AsyncConnectionPool):
-        return {"not-httpcore-pool-cannot-inspect": 1}
-    busy = [c for c in pool.connections if not c.is_idle() and not c.is_closed()]
-    states = Counter(repr(c).split("[", 1)[-1].split("]", 1)[0] for c in busy)
-    if pool._requests:
-        states["queued-requests"] = len(pool._requests)
-    return dict(states)
+    transport = getattr(service._client, "_transport", None)
+    if not isinstance(transport, PoolTransport):
+        return None
+    pool = transport.pool
+    abandoned = sum(1 for waiter in pool._waiters if waiter.abandoned)
+    return {
+        "open": pool.connections,
+        "idle": pool.idle_connections,
+        "in_use": len(pool._in_use),
+        "waiters": len(pool._waiters) - abandoned,
+        "abandoned_waiters": abandoned,
+    }
 
 
-async def soak(streams: int, seed: int, run_limit: float, httpcore_fix: bool) -> dict[str, object]:
+def pool_held(state: dict[str, int] | None, open_at_server: int) -> dict[str, int]:
+    """What the pool still holds though no stream runs, by kind (empty: no leak).
+
+    With every stream over, each slot taken must be an idle connection, none may be in use,
+    no request may still wait, and the server may see no more connections open than the pool
+    keeps idle (one more would be a socket the pool lost track of but never closed).
+    """
+    if state is None:
+        return {"not-llmring-pool-cannot-inspect": 1}
+    held = {
+        "busy-slots": state["open"] - state["idle"],
+        "in-use": state["in_use"],
+        "waiters": state["waiters"],
+        "open-at-server-not-in-pool": max(open_at_server - state["idle"], 0),
+    }
+    return {kind: count for kind, count in held.items() if count}
+
+
+async def soak(streams: int, seed: int, run_limit: float) -> dict[str, object]:
     rng = random.Random(seed)
     register_provider("fake", FakeProvider)
     outcomes: Counter[str] = Counter()
@@ -163,15 +173,9 @@ async def soak(streams: int, seed: int, run_limit: float, httpcore_fix: bool) ->
     unexpected: list[str] = []
     with lockfile() as path:
         async with serve_script(lambda _path, _n: server_reply(rng)) as server:
-            limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
-            transport = httpx.AsyncHTTPTransport(limits=limits)
-            if httpcore_fix:
-                transport._pool.__class__ = OrphanReclaimingPool
-            client = httpx.AsyncClient(
-                transport=transport, timeout=httpx.Timeout(5.0, pool=STREAM_LIMIT)
-            )
             service = LLMRing(
-                http_client=client,
+                max_connections=POOL,
+                timeout=TIMEOUT,
                 api_keys={"fake": "sk-soak"},
                 base_urls={"fake": server.url},
                 lockfile_path=path,
@@ -202,8 +206,14 @@ async def soak(streams: int, seed: int, run_limit: float, httpcore_fix: bool) ->
                 async with anyio.create_task_group() as tg:
                     for _ in range(streams):
                         tg.start_soon(one)
-            in_use = pool_in_use(client)
-            await client.aclose()
+            state = pool_state(service)
+            idle = state["idle"] if state else 0
+            for _ in range(200):  # the server notices the client's closes within moments
+                if server.opened - server.closed <= idle:
+                    break
+                await anyio.sleep(0.01)
+            in_use = pool_held(state, server.opened - server.closed)
+            await service.close()
             for _ in range(200):  # the server notices closed connections within moments
                 if server.opened == server.closed:
                     break
@@ -218,6 +228,7 @@ async def soak(streams: int, seed: int, run_limit: float, httpcore_fix: bool) ->
         "slowest_s": {kind: round(seconds, 2) for kind, seconds in sorted(took.items())},
         "hangs": hangs,
         "unexpected": unexpected[:5],
+        "pool_after": state,
         "pool_held_after": in_use,
         "server_connections_left_open": left_open,
         "rss_mb": rss,
@@ -238,11 +249,6 @@ def main() -> None:
     parser.add_argument("--trio", type=int, default=2_000, help="streams on trio")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--httpcore-fix",
-        action="store_true",
-        help="reclaim connections httpcore 1.0.9 orphans on cancellation (encode/httpcore#1093)",
-    )
-    parser.add_argument(
         "--limit", type=float, default=900.0, help="seconds each backend may run at most"
     )
     args = parser.parse_args()
@@ -251,7 +257,7 @@ def main() -> None:
         if not streams:
             continue
         began = time.perf_counter()
-        report = anyio.run(soak, streams, args.seed, args.limit, args.httpcore_fix, backend=backend)
+        report = anyio.run(soak, streams, args.seed, args.limit, backend=backend)
         seconds = time.perf_counter() - began
         print(f"{backend}: {seconds:.1f} s")
         for key, value in report.items():

@@ -62,6 +62,9 @@ def shared_dir() -> Iterator[Path]:
 
 def as_user(uid: int, action: Callable[[Path], None], path: Path) -> str:
     """Run ``action(path)`` in a child process as ``uid``; what it raised, or "ok"."""
+    # The child may not be able to read the package itself (a checkout under a 0700 directory,
+    # as CI's is): what it needs from it is read here first.
+    starter_text()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest

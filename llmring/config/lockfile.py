@@ -17,6 +17,7 @@ Rules an edit follows:
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -76,8 +77,10 @@ def bundled_lockfile_path() -> Path:
     return Path(str(importlib.resources.files("llmring") / "data" / LOCKFILE_NAME))
 
 
+@functools.cache
 def starter_text() -> str:
-    """The text of a new lockfile: a copy of the bundled one, comments included."""
+    """The text of a new lockfile: a copy of the bundled one, comments included (read once:
+    the bundled file is part of the installed package)."""
     resource = importlib.resources.files("llmring") / "data" / LOCKFILE_NAME
     return resource.read_text(encoding="utf-8")
 
