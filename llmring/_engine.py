@@ -172,14 +172,13 @@ async def stream(
                 break
             yield chunk
         if final is None and not opened.ended:
-            # One flat loop, no generator per layer: this is the per-chunk hot path.
-            read = _reader(opened.body, deadlines)
+            # One flat loop, no generator per layer: this is the per-chunk hot path. Without a
+            # ``total`` deadline the body is read as it is; with one, each read is checked.
+            body = (
+                opened.body if deadlines.total == math.inf else _TimedReads(opened.body, deadlines)
+            )
             with map_transport_errors(opened.provider, opened.model):
-                while final is None:
-                    try:
-                        data = await read()
-                    except StopAsyncIteration:
-                        break
+                async for data in body:
                     for payload in decoder.feed(data):
                         for chunk in parser.feed(payload):
                             count += 1
@@ -189,6 +188,8 @@ async def stream(
                             yield chunk
                         if final is not None:
                             break
+                    if final is not None:
+                        break
         if final is None:
             for chunk in _ending(opened):
                 count += 1
@@ -250,25 +251,30 @@ def _ending(opened: OpenedStream) -> Iterator[StreamChunk]:
         yield from opened.parser.finish()
 
 
-def _reader(body: AsyncIterator[bytes], deadlines: CallDeadlines) -> Callable[[], Awaitable[bytes]]:
-    """The next read of ``body``: as it is without a ``total`` deadline (no cost per read),
-    else checked against it on the monotonic clock, one cheap call per read."""
-    if deadlines.total == math.inf:
-        return body.__anext__
-    idle = deadlines.idle
-    end = time.monotonic() + deadlines.remaining()
+class _TimedReads:
+    """``body``'s reads, each checked against the call's ``total`` deadline on the monotonic
+    clock (one cheap call per read). A cancel scope is opened only around a read that could
+    outlast the deadline, and closed before the read is returned: it never spans a yield."""
 
-    async def read() -> bytes:
-        remaining = end - time.monotonic()
+    __slots__ = ("_body", "_end", "_idle")
+
+    def __init__(self, body: AsyncIterator[bytes], deadlines: CallDeadlines) -> None:
+        self._body = body
+        self._idle = deadlines.idle
+        self._end = time.monotonic() + deadlines.remaining()
+
+    def __aiter__(self) -> _TimedReads:
+        return self
+
+    async def __anext__(self) -> bytes:
+        remaining = self._end - time.monotonic()
         if remaining <= 0:
             raise _total_timeout()
-        if idle is not None and remaining > idle:
-            return await body.__anext__()  # httpx's read timeout (idle) fires first anyway
-        with anyio.move_on_after(remaining):  # closed before returning: never spans a yield
-            return await body.__anext__()
+        if self._idle is not None and remaining > self._idle:
+            return await self._body.__anext__()  # httpx's read timeout (idle) fires first
+        with anyio.move_on_after(remaining):
+            return await self._body.__anext__()
         raise _total_timeout()
-
-    return read
 
 
 def _total_timeout() -> ProviderTimeoutError:
