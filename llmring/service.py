@@ -6,10 +6,10 @@ per provider, and the alias resolver. Everything else lives in the modules it ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import httpx
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from llmring.config.resolver import Resolver
 
 __all__ = ["LLMRing"]
+
+T = TypeVar("T")
 
 
 class LLMRing:
@@ -133,39 +135,21 @@ class LLMRing:
         ``response.attempts`` lists every request made (retries, fallback, hedging).
         """
         refs = self.resolve(request.model, profile)
+        spec = output_spec(request.response_format)
         deadlines = self._deadlines(request)
-        policy = self._policy(request)
-        log = AttemptLog()
 
-        async def send(ref: ModelRef) -> LLMResponse:
-            provider = self.provider(ref.provider)
-            return await with_retries(
+        def send(provider: Provider, ref: ModelRef, attempt: int) -> Awaitable[LLMResponse]:
+            return _engine.complete(
+                self._client,
+                provider,
+                request,
                 ref,
-                lambda attempt: _engine.complete(
-                    self._client,
-                    provider,
-                    request,
-                    ref,
-                    deadlines,
-                    observer=self._observer,
-                    attempt=attempt,
-                ),
-                policy,
                 deadlines,
-                log,
-                self._observer,
+                observer=self._observer,
+                attempt=attempt,
             )
 
-        hedge_after = self._hedge_after(request, refs, profile)
-        spec = output_spec(request.response_format)
-        response = await first_to_answer(
-            request.model,
-            refs,
-            send,
-            log,
-            hedge_after=hedge_after,
-            on_fallback=self._observer.fallback,
-        )
+        response, log = await self._first_to_answer(request, refs, profile, deadlines, send)
         response = response.model_copy(update={"attempts": log.public()})
         return response if spec is None else apply_spec(spec, response)
 
@@ -182,40 +166,24 @@ class LLMRing:
         """
         refs = self.resolve(request.model, profile)
         spec = output_spec(request.response_format)  # a malformed one raises here
-        hedge_after = self._hedge_after(request, refs, profile)
-        policy = self._policy(request)
 
         async def open_first(deadlines: CallDeadlines) -> _engine.OpenedStream:
-            log = AttemptLog()
-
-            async def start(ref: ModelRef) -> _engine.OpenedStream:
-                provider = self.provider(ref.provider)
-                return await with_retries(
+            def send(
+                provider: Provider, ref: ModelRef, attempt: int
+            ) -> Awaitable[_engine.OpenedStream]:
+                return _engine.open_attempt(
+                    self._client,
+                    provider,
+                    request,
                     ref,
-                    lambda attempt: _engine.open_attempt(
-                        self._client,
-                        provider,
-                        request,
-                        ref,
-                        deadlines,
-                        max_event_bytes=self._max_event_bytes,
-                        observer=self._observer,
-                        attempt=attempt,
-                    ),
-                    policy,
                     deadlines,
-                    log,
-                    self._observer,
+                    max_event_bytes=self._max_event_bytes,
+                    observer=self._observer,
+                    attempt=attempt,
                 )
 
-            opened = await first_to_answer(
-                request.model,
-                refs,
-                start,
-                log,
-                hedge_after=hedge_after,
-                discard=_close,
-                on_fallback=self._observer.fallback,
+            opened, log = await self._first_to_answer(
+                request, refs, profile, deadlines, send, discard=_close
             )
             opened.attempts = log.public()
             return opened
@@ -223,6 +191,44 @@ class LLMRing:
         # No structured output: no extra layer on the hot path.
         chunks = _engine.stream(open_first, lambda: self._deadlines(request))
         return chunks if spec is None else structured_stream(chunks, spec)
+
+    async def _first_to_answer(
+        self,
+        request: LLMRequest,
+        refs: list[ModelRef],
+        profile: str | None,
+        deadlines: CallDeadlines,
+        send: Callable[[Provider, ModelRef, int], Awaitable[T]],
+        *,
+        discard: Callable[[T], Awaitable[None]] | None = None,
+    ) -> tuple[T, AttemptLog]:
+        """What ``send`` gives for the first model of ``refs`` that answers, each model with
+        its retries (``_attempts``), in order or hedged (``fallback``); and the attempts made.
+        """
+        policy = self._policy(request)
+        log = AttemptLog()
+
+        async def start(ref: ModelRef) -> T:
+            provider = self.provider(ref.provider)
+            return await with_retries(
+                ref,
+                lambda attempt: send(provider, ref, attempt),
+                policy,
+                deadlines,
+                log,
+                self._observer,
+            )
+
+        answer = await first_to_answer(
+            request.model,
+            refs,
+            start,
+            log,
+            hedge_after=self._hedge_after(request, refs, profile),
+            discard=discard,
+            on_fallback=self._observer.fallback,
+        )
+        return answer, log
 
     def _deadlines(self, request: LLMRequest) -> CallDeadlines:
         """The deadlines of a call starting now: the request's timeout, else the ring's."""
