@@ -264,11 +264,12 @@ class NDJSONDecoder:
         if refused or (rest and not line_state.hold(rest)):
             self._refused = True
             line_state.clear()
-        # A line of only whitespace (``\\r``, spaces) is blank too, and skipped.
+        # A line of only whitespace (``\\r``, spaces) is blank too, and skipped. A JSON line
+        # starts with a byte above space (``{``), which settles it without a method call.
         out = [
             line.rstrip(b"\r").decode("utf-8", "replace")
             for line in lines
-            if line and not line.isspace()
+            if line and (line[0] > 0x20 or not line.isspace())
         ]
         if self._refused and not out:
             raise _too_large(line_state.limit)

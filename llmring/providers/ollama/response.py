@@ -152,23 +152,23 @@ def read_line(assembly: StreamAssembly, line: OllamaLine) -> list[StreamChunk]:
     message = line.get("message")
     if message is None:  # /api/generate, or a done line without message
         text, thinking = line.get("response", ""), line.get("thinking", "")
-        calls: list[StreamChunk] = []
+        calls = None
     else:
         text, thinking = message.get("content", ""), message.get("thinking", "")
-        calls = []
-        for call in message.get("tool_calls") or ():
-            function = call["function"]
-            call_id = call.get("id")
-            index = function.get("index")
-            # Calls arrive whole, so the key only has to keep them apart: the server's
-            # index, else its id, else a fresh key (the id becomes call_<position>).
-            key: object = index if index is not None else call_id if call_id else object()
-            calls += assembly.tool_calls.add(
-                key, name=function["name"], arguments=function.get("arguments") or {}, id=call_id
-            )
-    if not thinking:
-        return assembly.text(text) + calls
-    return assembly.reasoning(thinking) + assembly.text(text) + calls
+        calls = message.get("tool_calls")
+    # A fresh list each time: the tool-call deltas are added to it in place.
+    chunks = assembly.reasoning(thinking) + assembly.text(text) if thinking else assembly.text(text)
+    for call in calls or ():  # rare: the hot path (a text line) allocates nothing for calls
+        function = call["function"]
+        call_id = call.get("id")
+        index = function.get("index")
+        # Calls arrive whole, so the key only has to keep them apart: the server's
+        # index, else its id, else a fresh key (the id becomes call_<position>).
+        key: object = index if index is not None else call_id if call_id else object()
+        chunks += assembly.tool_calls.add(
+            key, name=function["name"], arguments=function.get("arguments") or {}, id=call_id
+        )
+    return chunks
 
 
 def finish_line(assembly: StreamAssembly, line: OllamaLine) -> list[StreamChunk]:
