@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from llmring.testing import Recording, load_recording
+
 # Helpers that assert on a test's behalf: their failures get pytest's detailed diffs too.
 pytest.register_assert_rewrite("tests.providers.invariants", "tests.providers.recorded")
 
@@ -30,6 +32,22 @@ _PROVIDER_ENV = (
 )
 # The presets' and declared providers' variables (GROQ_API_KEY, VLLM_BASE_URL, ...).
 _NAMED_ENV = ("_API_KEY", "_BASE_URL")
+
+
+def rec(name: str) -> Recording:
+    """The recording ``recordings/<name>``."""
+    return load_recording(RECORDINGS / name)
+
+
+def lockfile(tmp_path: Path, *models: str) -> Path:
+    """A lockfile in ``tmp_path`` binding the alias ``chatbot`` to ``models``, in order."""
+    path = tmp_path / "llmring.lock"
+    quoted = ", ".join(f'"{m}"' for m in models)
+    path.write_text(
+        'version = "1.0"\ndefault_profile = "default"\n[profiles.default]\nname = "default"\n'
+        f'[[profiles.default.bindings]]\nalias = "chatbot"\nmodels = [{quoted}]\n'
+    )
+    return path
 
 
 @pytest.fixture(params=["asyncio", "trio"])

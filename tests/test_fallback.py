@@ -21,8 +21,8 @@ from llmring.exceptions import (
     ProviderOverloadedError,
     ProviderRateLimitError,
 )
-from llmring.testing import Recording, load_recording, mock_recording
-from tests.conftest import RECORDINGS
+from llmring.testing import Recording, mock_recording
+from tests.conftest import RECORDINGS, lockfile, rec
 
 pytestmark = pytest.mark.anyio
 
@@ -30,20 +30,6 @@ ANTHROPIC = "https://api.anthropic.com/v1/messages"
 OPENAI = "https://api.openai.com/v1/chat/completions"
 GOOGLE = "https://generativelanguage.googleapis.com/"
 KEYS = {"anthropic": "a-key", "openai": "o-key", "google": "g-key"}
-
-
-def rec(name: str) -> Recording:
-    return load_recording(RECORDINGS / name)
-
-
-def lockfile(tmp_path: Path, *models: str) -> Path:
-    path = tmp_path / "llmring.lock"
-    quoted = ", ".join(f'"{m}"' for m in models)
-    path.write_text(
-        'version = "1.0"\ndefault_profile = "default"\n[profiles.default]\nname = "default"\n'
-        f'[[profiles.default.bindings]]\nalias = "chatbot"\nmodels = [{quoted}]\n'
-    )
-    return path
 
 
 def ring(path: Path, keys: dict[str, str] = KEYS) -> LLMRing:

@@ -17,8 +17,8 @@ import pytest
 import respx
 
 from llmring import LLMRequest, LLMRing, Message
-from llmring.testing import Recording, load_recording, mock_recording
-from tests.conftest import RECORDINGS
+from llmring.testing import mock_recording
+from tests.conftest import lockfile, rec
 from tests.providers.request_fixtures import fixture_paths
 
 pytestmark = pytest.mark.anyio
@@ -27,20 +27,6 @@ ANTHROPIC = "https://api.anthropic.com/v1/messages"
 OPENAI = "https://api.openai.com/v1/chat/completions"
 KEYS = {"anthropic": "a-key-not-real", "openai": "o-key-not-real"}
 PRIME = [Message(role="user", content="Is 1009 prime?")]
-
-
-def rec(name: str) -> Recording:
-    return load_recording(RECORDINGS / name)
-
-
-def lockfile(tmp_path: Path, *models: str) -> Path:
-    path = tmp_path / "llmring.lock"
-    quoted = ", ".join(f'"{m}"' for m in models)
-    path.write_text(
-        'version = "1.0"\ndefault_profile = "default"\n[profiles.default]\nname = "default"\n'
-        f'[[profiles.default.bindings]]\nalias = "chatbot"\nmodels = [{quoted}]\n'
-    )
-    return path
 
 
 def sent(route: respx.Route) -> list[dict[str, Any]]:
