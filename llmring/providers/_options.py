@@ -102,8 +102,10 @@ def log_adjusted(
 
 
 class SamplingFields(NamedTuple):
-    """A provider's names for the sampling options it takes as plain fields."""
+    """A provider's names for the sampling options it takes as plain fields, and its range."""
 
+    provider: str
+    highest_temperature: float
     temperature: str
     top_p: str
     seed: str
@@ -111,19 +113,13 @@ class SamplingFields(NamedTuple):
 
 
 def add_sampling(
-    target: dict[str, Any],
-    request: LLMRequest,
-    names: SamplingFields,
-    *,
-    highest_temperature: float,
-    provider: str,
-    model: str,
+    target: dict[str, Any], request: LLMRequest, names: SamplingFields, model: str
 ) -> None:
     """Put the request's temperature (clamped), top_p, seed and stop into ``target`` under
     ``names``: the same four fields, spelled each provider's way (Gemini, Ollama)."""
     if request.temperature is not None:
         target[names.temperature] = clamp_temperature(
-            request.temperature, highest_temperature, provider, model
+            request.temperature, names.highest_temperature, names.provider, model
         )
     if request.top_p is not None:
         target[names.top_p] = request.top_p

@@ -36,7 +36,12 @@ __all__ = ["BudgetRange", "apply_options", "thinking_control"]
 _PROVIDER = "google"
 _HIGHEST_TEMPERATURE = 2.0
 _SAMPLING = SamplingFields(
-    temperature="temperature", top_p="topP", seed="seed", stop="stopSequences"
+    _PROVIDER,
+    _HIGHEST_TEMPERATURE,
+    temperature="temperature",
+    top_p="topP",
+    seed="seed",
+    stop="stopSequences",
 )
 _VERSION = re.compile(r"gemini-(\d+)(?:\.(\d+))?")
 
@@ -74,14 +79,7 @@ def apply_options(config: dict[str, Any], request: LLMRequest, model: str) -> No
     thinking = _thinking_config(request, model)
     if thinking is not None:
         config["thinkingConfig"] = thinking
-    add_sampling(
-        config,
-        request,
-        _SAMPLING,
-        highest_temperature=_HIGHEST_TEMPERATURE,
-        provider=_PROVIDER,
-        model=model,
-    )
+    add_sampling(config, request, _SAMPLING, model)
     if request.parallel_tool_calls is not None:
         log_dropped(_PROVIDER, model, "parallel_tool_calls", "Gemini has no such switch")
 

@@ -30,7 +30,14 @@ __all__ = ["apply_options", "think_control"]
 
 _PROVIDER = "ollama"
 _HIGHEST_TEMPERATURE = 2.0
-_SAMPLING = SamplingFields(temperature="temperature", top_p="top_p", seed="seed", stop="stop")
+_SAMPLING = SamplingFields(
+    _PROVIDER,
+    _HIGHEST_TEMPERATURE,
+    temperature="temperature",
+    top_p="top_p",
+    seed="seed",
+    stop="stop",
+)
 _SWITCHED = ("qwen3", "deepseek-r1", "deepseek-v3.1", "magistral")
 _NOT_THINKING = ("qwen3-coder",)
 _GPT_OSS_LEVELS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
@@ -56,14 +63,7 @@ def apply_options(
     think = _think(request, model)
     if think is not None:
         body["think"] = think
-    add_sampling(
-        options,
-        request,
-        _SAMPLING,
-        highest_temperature=_HIGHEST_TEMPERATURE,
-        provider=_PROVIDER,
-        model=model,
-    )
+    add_sampling(options, request, _SAMPLING, model)
     if request.parallel_tool_calls is not None:
         log_dropped(_PROVIDER, model, "parallel_tool_calls", "Ollama has no such switch")
 
