@@ -15,7 +15,8 @@ with a scope around a read only when the time left is shorter than that read tim
 The loop stops at the provider's terminal event: the response is closed first and the final
 chunk yielded after, so a server that holds the connection open (or sends more) after it
 neither delays nor spoils a complete answer. Each attempt is watched (``_observe.CallWatch``):
-three clock reads per stream, and the final chunk gets its ``timing`` and ``attempts``.
+three clock reads per stream, and the final chunk gets its ``timing`` and ``attempts``; a
+failure's ``partial`` gets the ``timing`` up to the failure.
 """
 
 from __future__ import annotations
@@ -115,11 +116,11 @@ async def open_attempt(
         with anyio.CancelScope(shield=True):
             await resources.aclose()
         if isinstance(exc, ProviderError):
-            _complete_error(exc, provider.name, ref.model, parser.snapshot())
+            _complete_error(exc, provider.name, ref.model, watch.timed(parser.snapshot(), 0))
             watch.failed(exc)
         elif isinstance(exc, ValueError):  # a parser tripped on a shape it did not expect
             error = ProviderResponseError(f"could not parse the stream: {exc}")
-            _complete_error(error, provider.name, ref.model, parser.snapshot())
+            _complete_error(error, provider.name, ref.model, watch.timed(parser.snapshot(), 0))
             watch.failed(error)
             raise error from exc
         else:  # cancelled: a hedge lost, a deadline, the caller
@@ -198,12 +199,16 @@ async def stream(
                     break
                 yield chunk
     except ProviderError as exc:
-        _complete_error(exc, opened.provider, opened.model, parser.snapshot())
+        # The partial carries the attempt's timing (time to first chunk, chunks so far):
+        # computed here, once, so the per-chunk loop pays nothing for it.
+        partial = opened.watch.timed(parser.snapshot(), count)
+        _complete_error(exc, opened.provider, opened.model, partial)
         opened.watch.failed(exc)
         raise
     except ValueError as exc:  # a parser tripped on a shape its wire models did not expect
         error = ProviderResponseError(f"could not parse the stream: {exc}")
-        _complete_error(error, opened.provider, opened.model, parser.snapshot())
+        partial = opened.watch.timed(parser.snapshot(), count)
+        _complete_error(error, opened.provider, opened.model, partial)
         opened.watch.failed(error)
         raise error from exc
     except BaseException as exc:  # the caller stopped reading: break, cancellation, Ctrl-C

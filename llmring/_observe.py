@@ -167,6 +167,12 @@ class CallWatch:
             update["response"] = chunk.response.model_copy(update={"timing": timing})
         return chunk.model_copy(update=update)
 
+    def timed(self, partial: LLMResponse, chunks: int) -> LLMResponse:
+        """``partial`` (what a failed attempt had delivered, ``chunks`` chunks) with the
+        attempt's ``timing`` up to now: one clock read, on the failure path only."""
+        timing = _timing(self.started, self.first, _clock(), chunks, partial.usage)
+        return partial.model_copy(update={"timing": timing})
+
     def response(self, response: LLMResponse) -> LLMResponse:
         """A whole (non-streamed) response with its ``timing``; ends the watch."""
         timing = _timing(self.started, None, _clock(), 0, response.usage)

@@ -56,3 +56,12 @@ def without_timing(chunks: list[StreamChunk]) -> list[StreamChunk]:
         assert response.timing == timing  # the response the final chunk carries has it too
         response = response.model_copy(update={"timing": None})
     return [*body, final.model_copy(update={"timing": None, "response": response})]
+
+
+def partial_without_timing(partial: LLMResponse | None) -> tuple[int, LLMResponse | None]:
+    """A failed stream's ``partial`` with its timing checked and dropped (it differs per run);
+    the number of chunks the timing counted, which does not."""
+    assert partial is not None and partial.timing is not None
+    timing = partial.timing
+    assert 0 <= (timing.time_to_first_chunk or 0) <= timing.duration
+    return timing.chunks, partial.model_copy(update={"timing": None})

@@ -4,13 +4,14 @@ from three clock reads per stream, and no key or text in any of it."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import aclosing
 from pathlib import Path
 
 import pytest
 
-from llmring import LLMRequest, LLMRing, Message, _observe
+from llmring import LLMRequest, LLMRing, Message, StreamChunk, _observe
 from llmring.events import (
     Event,
     Fallback,
@@ -19,10 +20,11 @@ from llmring.events import (
     RequestFinished,
     RequestStarted,
 )
-from llmring.exceptions import ProviderAuthenticationError
+from llmring.exceptions import ProviderAuthenticationError, ProviderConnectionError
 from llmring.testing import load_recording
-from tests.compat_server import serve
+from tests.compat_server import pieces, serve
 from tests.conftest import RECORDINGS
+from tests.loopback import Reply, serve_script
 
 pytestmark = pytest.mark.anyio
 
@@ -97,6 +99,45 @@ async def test_timing_costs_three_clock_reads_per_stream(
     assert len(reads) == 3  # start, first chunk, end: none for the 8 chunks between
     assert chunks[-1].timing is not None
     assert (chunks[-1].timing.time_to_first_chunk, chunks[-1].timing.duration) == (1.0, 2.0)
+
+
+async def test_a_stream_cut_after_its_first_chunks_keeps_its_timing_on_partial(
+    openai_env: pytest.MonkeyPatch,
+) -> None:
+    """A service can log the time to first chunk of a stream that then died: the error's
+    ``partial`` carries the attempt's timing, from one clock read on the failure path."""
+    reads: list[float] = []
+
+    def clock() -> float:
+        reads.append(time.perf_counter())
+        return reads[-1]
+
+    openai_env.setattr(_observe, "_clock", clock)
+    events = pieces(TEXT.body)[:-3]  # the text deltas; no finish, usage or [DONE]
+    assert len(events) >= 6
+    # 0.2 s before the headers, two events, 0.1 s, the rest; then the connection breaks.
+    cut = Reply(
+        delay=0.2, body=[*events[:2], 0.1, *events[2:]], cut=True, content_type="text/event-stream"
+    )
+    received: list[StreamChunk] = []
+    async with serve_script(lambda path, n: cut) as server:
+        openai_env.setenv("OPENAI_BASE_URL", server.url)
+        async with LLMRing(max_retries=0) as ring:
+            with pytest.raises(ProviderConnectionError) as caught:
+                async with aclosing(ring.chat_stream(REQUEST)) as chunks:
+                    async for chunk in chunks:
+                        received.append(chunk)
+    partial = caught.value.partial
+    assert partial is not None and partial.timing is not None
+    text = "".join(chunk.delta for chunk in received)
+    assert partial.content == text == "Hello! How can I help you today?"
+    timing = partial.timing
+    assert timing.chunks == len(received) == 9
+    assert timing.time_to_first_chunk is not None and timing.time_to_first_chunk >= 0.2
+    assert timing.duration - timing.time_to_first_chunk >= 0.1
+    assert timing.output_tokens_per_second is None  # no usage arrived to count tokens by
+    # start, first chunk, the partial's timing, the failure's duration: none per chunk.
+    assert len(reads) == 4
 
 
 async def test_chat_reports_start_and_finish_with_timing(openai_env: pytest.MonkeyPatch) -> None:
