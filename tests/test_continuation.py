@@ -38,7 +38,7 @@ LOOPS = {
     "ollama": ("ollama/thinking-tool-call.ndjson", "ollama/tool-loop.json"),
 }
 #: The state each provider's turn 1 must hand back (None: the API has none to keep).
-STATEFUL = {"anthropic", "google", "openai-responses"}
+STATEFUL = {"anthropic", "google", "ollama", "openai-responses"}
 
 
 def fixture(provider: str) -> dict[str, Any]:

@@ -203,6 +203,10 @@ class StreamAssembly:
         self._refusal.append(delta)
         return [delta_chunk(self.model, "refusal", delta)]
 
+    def reasoning_text(self) -> str:
+        """The thinking text so far, joined: for the end of a stream, never per chunk."""
+        return "".join(self._reasoning)
+
     def keep(self, provider: str, item: dict[str, Any]) -> None:
         """Keep one piece of ``provider``'s continuation state (in its wire format), in order."""
         if self._continuation is None:

@@ -8,7 +8,7 @@ import pytest
 
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.ollama import OllamaProvider, OllamaStreamParser
-from llmring.schemas import FunctionCall, LLMResponse, ToolCall, Usage
+from llmring.schemas import Continuation, FunctionCall, LLMResponse, ToolCall, Usage
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
@@ -60,6 +60,10 @@ def test_complete_tool_call_with_thinking() -> None:
                 function=FunctionCall(name="get_time", arguments='{"timezone":"Asia/Tokyo"}'),
             )
         ],
+        continuation=Continuation(
+            provider="ollama",
+            items=[{"thinking": "The user asks for the time in Tokyo. I should call get_time."}],
+        ),
         served_model="qwen3:8b",
     ).model_dump(exclude={"usage"})
     assert response_summary(response) == recording.expect

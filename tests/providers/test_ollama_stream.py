@@ -11,6 +11,7 @@ import pytest
 from llmring.exceptions import ProviderResponseError
 from llmring.providers.ollama import OllamaStreamParser
 from llmring.schemas import (
+    Continuation,
     FinishReason,
     FunctionCall,
     LLMResponse,
@@ -158,7 +159,9 @@ def test_thinking_tool_call_lines_give_the_whole_chunk_list() -> None:
                 ],
                 served_model=MODEL,  # what the lines say served (line() writes MODEL)
             ),
-        ]
+        ],
+        # The whole thinking text, for the next turn's assistant message (``thinking``).
+        Continuation(provider="ollama", items=[{"thinking": "Need the time. Call it."}]),
     )
     check_stream(parser, chunks, "qwen3:8b")
 
@@ -224,6 +227,7 @@ def test_generate_lines_use_response_and_thinking() -> None:
         finish_reason="stop",
         raw_finish_reason="stop",
         usage=Usage(prompt_tokens=0, completion_tokens=2, total_tokens=2, raw={"eval_count": 2}),
+        continuation=Continuation(provider="ollama", items=[{"thinking": "Hmm."}]),
         served_model=MODEL,
     )
 

@@ -4,7 +4,8 @@ Ollama's native chat API differs from OpenAI's in the ways handled here: images 
 base64 strings in ``message.images`` (no URLs), tool-call arguments are JSON objects,
 a tool result names its tool (``tool_name``) instead of a call id, sampling settings go
 in ``options`` (``num_predict`` for max tokens), structured output is ``format``, and
-there is no ``tool_choice``. Thinking and sampling options are ``options.py``'s.
+there is no ``tool_choice``. An assistant turn's thinking goes back as its ``thinking``.
+Thinking and sampling options are ``options.py``'s.
 API reference: https://docs.ollama.com/api/chat,
 https://docs.ollama.com/capabilities/tool-calling
 """
@@ -16,6 +17,7 @@ from typing import Any, assert_never
 from llmring.exceptions import ProviderBadRequestError
 from llmring.providers._messages import arguments_object, parse_data_url, tool_result_names
 from llmring.providers.ollama.options import apply_options
+from llmring.providers.ollama.response import STATE
 from llmring.schemas import (
     ImagePart,
     LLMRequest,
@@ -64,6 +66,8 @@ def _messages(messages: list[Message]) -> list[dict[str, Any]]:
     for message, answered in zip(messages, tool_result_names(messages), strict=True):
         text, images = _content(message)
         wire: dict[str, Any] = {"role": message.role, "content": text}
+        if thinking := _thinking(message):
+            wire["thinking"] = thinking
         if images:
             wire["images"] = images
         if message.tool_calls:
@@ -75,6 +79,16 @@ def _messages(messages: list[Message]) -> list[dict[str, Any]]:
                 wire["tool_name"] = name
         out.append(wire)
     return out
+
+
+def _thinking(message: Message) -> str:
+    """The thinking text an assistant turn from Ollama carries back as ``message.thinking``
+    (``/api/chat`` takes it; templates such as gpt-oss's render it before tool calls);
+    another provider's state is dropped."""
+    state = message.continuation
+    if state is None or state.provider != STATE:
+        return ""
+    return "".join(str(item.get("thinking", "")) for item in state.items)
 
 
 def _content(message: Message) -> tuple[str, list[str]]:

@@ -23,6 +23,7 @@ from llmring.schemas import FinishReason, LLMResponse, StreamChunk, Usage
 __all__ = [
     "DEFAULT_FINISH_REASON",
     "FINISH_REASONS",
+    "STATE",
     "OllamaFunction",
     "OllamaLine",
     "OllamaMessage",
@@ -57,6 +58,8 @@ _USAGE_FIELDS = (
     "eval_duration",
 )
 _EXCERPT = 200
+#: ``Continuation.provider`` of the state kept here: the turn's thinking text.
+STATE = "ollama"
 
 
 # The wire types are TypedDicts validated by pydantic: checked at the edge and typed for
@@ -172,7 +175,14 @@ def read_line(assembly: StreamAssembly, line: OllamaLine) -> list[StreamChunk]:
 
 
 def finish_line(assembly: StreamAssembly, line: OllamaLine) -> list[StreamChunk]:
-    """The final chunk for the ``done: true`` line (after ``read_line`` took its content)."""
+    """The final chunk for the ``done: true`` line (after ``read_line`` took its content).
+
+    The thinking text is kept as the turn's continuation: ``/api/chat`` takes it back as the
+    assistant message's ``thinking``, and a model's template (gpt-oss between tool calls,
+    for one) renders it into the next prompt.
+    """
+    if thinking := assembly.reasoning_text():
+        assembly.keep(STATE, {"thinking": thinking})
     assembly.usage = usage_from_line(line)
     done_reason = line.get("done_reason")
     return assembly.final(map_finish_reason(done_reason), done_reason)
