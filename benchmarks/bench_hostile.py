@@ -5,6 +5,11 @@
 Cases (targets from issue 12):
   sse-50mb-line / ndjson-50mb-line   one 50 MB line with no end, streamed in 64 KiB reads through
                                      LLMRing.chat_stream: refused (ProviderResponseError) < 0.5 s
+  error-body-200mb                   a 503 whose body runs to 200 MB, through LLMRing.chat: raised
+                                     as ProviderOverloadedError after reading 1 MiB, < 0.5 s,
+                                     and the peak RSS it cost stays a few MB
+  chat-body-200mb                    a 200 OK chat() body of 200 MB: ResponseTooLargeError at
+                                     max_response_bytes (64 MiB), the RSS it cost about that
   gzip-bomb-1gb                      1 GB of one line, gzip-compressed to ~1 MB: refused, and
                                      the peak RSS it cost stays far below the 1 GB
   sse-5mb-image / ndjson-5mb-image   a legitimate 5 MB line (an inline image) in 64 KiB reads:
@@ -36,7 +41,7 @@ from llmring import LLMRequest, LLMRing, Message
 from llmring._wire import NDJSONDecoder, SSEDecoder
 from llmring.cli import main as cli_main
 from llmring.config.lockfile import Lockfile
-from llmring.exceptions import LockfileError, ProviderResponseError
+from llmring.exceptions import LLMRingError, LockfileError, ProviderResponseError
 
 READ = 64 * 1024
 MB = 1024 * 1024
@@ -48,28 +53,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / MB
 
 
+class Body(httpx.AsyncByteStream):
+    """``pieces`` as a response body that, like a connection, delivers nothing once closed."""
+
+    def __init__(self, pieces: AsyncIterator[bytes]) -> None:
+        self.pieces = pieces
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self.pieces:
+            if self.closed:
+                return
+            yield piece
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
 async def refused_after(
     provider: str, content_type: str, body: AsyncIterator[bytes], encoding: str = "identity"
 ) -> float:
     """Seconds from the request to the ProviderResponseError for ``body``."""
 
-    class Body(httpx.AsyncByteStream):
-        """Like a connection: once closed, it delivers nothing more."""
-
-        closed = False
-
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            async for piece in body:
-                if self.closed:
-                    return
-                yield piece
-
-        async def aclose(self) -> None:
-            self.closed = True
-
     def answer(request: httpx.Request) -> httpx.Response:
         headers = {"content-type": content_type, "content-encoding": encoding}
-        return httpx.Response(200, headers=headers, stream=Body())
+        return httpx.Response(200, headers=headers, stream=Body(body))
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     request = LLMRequest(model=f"{provider}:m", messages=[Message(role="user", content="hi")])
@@ -84,6 +92,33 @@ async def refused_after(
             raise AssertionError("the oversized line was not refused")
     await client.aclose()
     return elapsed
+
+
+async def whole_body_refused_after(status: int, size: int) -> tuple[float, str]:
+    """Seconds until ``LLMRing.chat`` gives up on a ``status`` answer whose body runs to
+    ``size`` bytes (64 KiB reads), and the error's class name."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(size // READ):
+            yield b"A" * READ  # a new object per read, as off the network
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        return httpx.Response(status, headers=headers, stream=Body(body()))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    request = LLMRequest(model="openai:m", messages=[Message(role="user", content="hi")])
+    keys = {"openai": "bench-key-0123456789"}
+    async with LLMRing(http_client=client, api_keys=keys, max_retries=0) as ring:
+        started = time.perf_counter()
+        try:
+            await ring.chat(request)
+        except LLMRingError as error:
+            elapsed, name = time.perf_counter() - started, type(error).__name__
+        else:
+            raise AssertionError("the body was not refused")
+    await client.aclose()
+    return elapsed, name
 
 
 def one_long_line(head: bytes, size: int) -> Callable[[], AsyncIterator[bytes]]:
@@ -156,7 +191,16 @@ def main() -> None:
         if not args.json:
             print(f"{name:<26} {value:>10.4f} {unit:<4} {target}", flush=True)
 
-    # First, so that its peak RSS is not hidden under an earlier case's.
+    # Peak RSS only grows: each case that reports it runs before any case that costs more.
+    for name, status, target in (
+        ("error-body-200mb", 503, "< 0.5 s, 1 MiB read"),
+        ("chat-body-200mb", 200, "refused at max_response_bytes"),
+    ):
+        rss_before = peak_rss_mb()
+        seconds, error = anyio.run(whole_body_refused_after, status, 200 * MB)
+        row(name, seconds, "s", f"{error}, {target}")
+        row(f"{name}-peak-rss", peak_rss_mb() - rss_before, "MB", "peak RSS growth")
+
     bomb = gzip_bomb(1024 * MB)
     rss_before = peak_rss_mb()
 

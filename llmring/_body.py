@@ -1,5 +1,5 @@
 """A streamed response's body bytes, closed so that nothing is left to the garbage collector
-(internal).
+(internal); and a whole body read only up to a bound.
 
 httpx and httpcore deliver a body through a chain of async generators (``aiter_raw`` over
 ``BoundAsyncStream`` over httpcore's pool and connection streams). Closing only the outermost
@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx
 
-__all__ = ["read_body"]
+__all__ = ["read_at_most", "read_body"]
 
 
 @asynccontextmanager
@@ -36,6 +36,38 @@ async def read_body(response: httpx.Response) -> AsyncIterator[AsyncIterator[byt
         yield body
     finally:
         await _finish_chain(response, body)
+
+
+async def read_at_most(
+    response: httpx.Response, limit: int, *, keep: int | None = None
+) -> tuple[bytes, bool]:
+    """The whole body (after content decoding) and True if it is at most ``limit`` bytes;
+    else its first ``keep`` bytes (default ``limit``) and False.
+
+    Reading stops at the first read that crosses ``limit``: a body longer than that (a
+    hostile error page, a compressed bomb) is never held whole. The response is closed
+    either way, and one left unread drops its connection instead of going back to the pool.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    async with read_body(response) as body:
+        async for piece in body:
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                return _head(pieces, limit if keep is None else min(keep, limit)), False
+    return b"".join(pieces), True
+
+
+def _head(pieces: list[bytes], size: int) -> bytes:
+    """The first ``size`` bytes of ``pieces``, joining no more of them than that takes."""
+    taken, total = [], 0
+    for piece in pieces:
+        if total >= size:
+            break
+        taken.append(piece[: size - total])
+        total += len(taken[-1])
+    return b"".join(taken)
 
 
 #: What draining may take once the response is closed: a real connection fails the next

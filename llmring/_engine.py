@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 
-from llmring._body import read_body
+from llmring._body import read_at_most, read_body
 from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
-from llmring._transport import map_transport_errors, open_stream, post
+from llmring._transport import DEFAULT_MAX_RESPONSE_BYTES, map_transport_errors, open_stream, post
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError, ProviderTimeoutError
 from llmring.model_ref import ModelRef
@@ -304,12 +304,14 @@ async def complete(
     ref: ModelRef,
     deadlines: CallDeadlines,
     *,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     observer: Observer = SILENT,
     attempt: int = 1,
 ) -> LLMResponse:
     """Send ``request`` to the non-streaming endpoint and parse the whole answer.
 
-    The whole answer is the first "token" here: it must arrive within ``first_token``.
+    The whole answer is the first "token" here: it must arrive within ``first_token``. A
+    body over ``max_response_bytes`` (after content decoding) is refused unread beyond it.
     """
     call = provider.build_call(request, ref.model, stream=False)
     watch = observer.start(
@@ -319,7 +321,14 @@ async def complete(
     body = b""
     try:
         with anyio.CancelScope(deadline=deadline) as scope:
-            body = await post(client, call, provider, ref.model, http_timeout=deadlines.http)
+            body = await post(
+                client,
+                call,
+                provider,
+                ref.model,
+                http_timeout=deadlines.http,
+                max_bytes=max_response_bytes,
+            )
         if scope.cancelled_caught:
             phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
             raise ProviderTimeoutError(f"no answer within the {phase} timeout", phase=phase)
@@ -350,7 +359,8 @@ async def _decoder(
     try:
         return decoder_for(provider.stream_format, response, max_event_bytes=max_event_bytes)
     except ProviderResponseError as error:
-        error.body_excerpt = (await response.aread())[:500].decode("utf-8", "replace")
+        excerpt, _ = await read_at_most(response, 500)  # never the whole body
+        error.body_excerpt = excerpt[:500].decode("utf-8", "replace")
         raise
 
 

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
+from llmring._body import read_at_most
 from llmring._version import USER_AGENT
 from llmring.exceptions import (
     ConnectionPoolTimeoutError,
@@ -26,12 +27,29 @@ from llmring.exceptions import (
     ProviderError,
     ProviderResponseError,
     ProviderTimeoutError,
+    ResponseTooLargeError,
     error_class_for_status,
 )
 from llmring.providers.base import ErrorInfo, HTTPCall, Provider
 from llmring.timeouts import TimeoutPhase
 
-__all__ = ["error_from_response", "map_transport_errors", "open_stream", "post"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_ERROR_BODY_BYTES",
+    "error_from_response",
+    "map_transport_errors",
+    "open_stream",
+    "post",
+]
+
+#: The bound of a whole non-streamed answer (``LLMRing(max_response_bytes=...)``): room for
+#: several inline images, far below what would exhaust a service's memory.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: How much of an error body is read. Providers' error objects are well under 10 KB, and a
+#: proxy's HTML page is described by its title: the rest of a longer body is left unread.
+MAX_ERROR_BODY_BYTES = 1024 * 1024
+#: How much of a body an error shows (``body_excerpt``).
+_EXCERPT = 500
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -102,7 +120,8 @@ async def open_stream(
 ) -> AsyncIterator[httpx.Response]:
     """Send ``call`` and hold the streaming response open; it is closed on exit, always.
 
-    A non-2xx answer is read whole and raised as its typed error before anything is yielded;
+    A non-2xx answer is raised as its typed error before anything is yielded, its body read
+    up to ``MAX_ERROR_BODY_BYTES`` (the rest is left unread and the connection closed);
     redirects are not followed, so a 3xx is an error too. If its body then stalls or breaks,
     the status's error is raised all the same, with the transport failure as its cause.
     """
@@ -112,11 +131,12 @@ async def open_stream(
         if not response.is_success:
             try:
                 with map_transport_errors(provider.name, model):
-                    body = await response.aread()
+                    body, whole = await read_at_most(response, MAX_ERROR_BODY_BYTES)
             except ProviderError as unread:
                 note = f"the error body could not be read: {unread.message}"
                 raise error_from_response(provider, model, response, b"", note=note) from unread
-            raise error_from_response(provider, model, response, body)
+            cut_at = None if whole else MAX_ERROR_BODY_BYTES
+            raise error_from_response(provider, model, response, body, cut_at=cut_at)
         yield response
     finally:
         await response.aclose()
@@ -129,11 +149,33 @@ async def post(
     model: str,
     *,
     http_timeout: httpx.Timeout | float | None = None,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> bytes:
-    """Send ``call`` and return the whole body of a 2xx answer."""
+    """Send ``call`` and return the whole body of a 2xx answer.
+
+    A body over ``max_bytes`` (after content decoding) raises ``ResponseTooLargeError``:
+    unread if its ``Content-Length`` says so, else as soon as it crosses the bound; the
+    connection is closed, not reused.
+    """
     async with open_stream(client, call, provider, model, http_timeout=http_timeout) as response:
-        with map_transport_errors(provider.name, model):
-            return await response.aread()
+        declared = response.headers.get("content-length", "")
+        encoded = response.headers.get("content-encoding", "identity") != "identity"
+        if not encoded and declared.isdigit() and int(declared) > max_bytes:
+            body, whole = b"", False
+        else:
+            with map_transport_errors(provider.name, model):
+                body, whole = await read_at_most(response, max_bytes, keep=_EXCERPT)
+        if not whole:
+            raise ResponseTooLargeError(
+                f"the response body is over {max_bytes} bytes; refused (raise "
+                "LLMRing(max_response_bytes=...) if the provider really sends answers that large)",
+                limit=max_bytes,
+                provider=provider.name,
+                model=model,
+                status_code=response.status_code,
+                body_excerpt=body.decode("utf-8", "replace"),
+            )
+        return body
 
 
 def error_from_response(
@@ -143,10 +185,12 @@ def error_from_response(
     body: bytes,
     *,
     note: str | None = None,
+    cut_at: int | None = None,
 ) -> ProviderError:
     """The typed error for a non-2xx response, with the provider's own message.
 
-    ``note`` stands in for the description of a body that could not be read.
+    ``note`` stands in for the description of a body that could not be read; ``cut_at``
+    says ``body`` is only the first that many bytes of a longer one.
     """
     try:
         info = provider.error_info(body)
@@ -164,6 +208,8 @@ def error_from_response(
         )
     if info.error_type:
         message = f"{message} [{info.error_type}]"
+    if cut_at is not None:
+        message = f"{message} (the error body was cut at {cut_at} bytes, the rest unread)"
     if cls is ModelNotFoundError and not _names_a_model(info, body, model):
         cls = ProviderConfigurationError
         message = (

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from llmring.exceptions import ProviderResponseError
+from llmring.exceptions import ProviderResponseError, ResponseTooLargeError
 from llmring.providers.base import WireFormat
 
 __all__ = [
@@ -45,10 +45,11 @@ _BOM = codecs.BOM_UTF8
 DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
 
 
-def _too_large(limit: int) -> ProviderResponseError:
-    return ProviderResponseError(
+def _too_large(limit: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
         f"the stream sent a line or event over {limit} bytes; refused unread "
-        "(raise LLMRing(max_event_bytes=...) if the provider really sends events that large)"
+        "(raise LLMRing(max_event_bytes=...) if the provider really sends events that large)",
+        limit=limit,
     )
 
 

@@ -19,7 +19,8 @@
     │   ├── ProviderOverloadedError         5xx, 529
     │   ├── ProviderConnectionError         could not connect, or the connection broke
     │   └── ProviderResponseError           an answer llmring cannot use: malformed, cut short,
-    │                                       not the content type promised, an in-band error
+    │       │                               not the content type promised, an in-band error
+    │       └── ResponseTooLargeError       a stream event or a whole body over its bound (.limit)
     ├── LockfileError
     │   ├── LockfileNotFoundError
     │   ├── LockfileParseError          names the file and the line
@@ -65,6 +66,7 @@ __all__ = [
     "ProviderResponseError",
     "ProviderTimeoutError",
     "ProviderUnsupportedError",
+    "ResponseTooLargeError",
     "StructuredOutputError",
     "error_class_for_status",
 ]
@@ -204,6 +206,17 @@ class ProviderConnectionError(ProviderError):
 
 class ProviderResponseError(ProviderError):
     """The answer cannot be used: malformed, cut short, or an in-band error without a class."""
+
+
+class ResponseTooLargeError(ProviderResponseError):
+    """A stream's line or event, or a whole non-streamed body, was larger than the bound set
+    by ``LLMRing(max_event_bytes=...)`` or ``LLMRing(max_response_bytes=...)``: refused as
+    soon as it crossed ``limit`` bytes (after content decoding), the rest left unread and the
+    connection closed. The message names the setting."""
+
+    def __init__(self, message: str, *, limit: int, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.limit = limit
 
 
 class AllModelsFailedError(LLMRingError):

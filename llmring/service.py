@@ -18,6 +18,7 @@ from llmring._attempts import AttemptLog, with_retries
 from llmring._cassette_hook import wrap_transport
 from llmring._observe import Observer
 from llmring._pool import pool_transport
+from llmring._transport import DEFAULT_MAX_RESPONSE_BYTES
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.events import EventHook
 from llmring.fallback import first_to_answer
@@ -50,8 +51,9 @@ class LLMRing:
     ``base_urls`` (keyed by provider name) or else the environment. ``http_client`` lets the
     caller share a client; it is then the caller's to close and its own connect and read
     timeouts apply. ``max_event_bytes`` bounds one line or event of a stream (after
-    decompression); a bigger one raises ``ProviderResponseError`` at once instead of buffering
-    without end.
+    decompression), ``max_response_bytes`` (default 64 MiB) the whole body of a ``chat()``
+    answer; a bigger one raises ``ResponseTooLargeError`` at once instead of buffering without
+    end. An error body is read up to 1 MiB.
 
     ``providers`` declares named OpenAI-compatible (or Anthropic-compatible, Ollama) servers:
     ``{"mybox": {"kind": "openai", "base_url": "http://gpu1:8000/v1", "api_key_env":
@@ -76,6 +78,7 @@ class LLMRing:
         max_retries: int = 2,
         max_retry_wait: float = 60.0,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_connections: int | None = None,
         providers: Mapping[str, ProviderSettings | Mapping[str, object]] | None = None,
         on_event: EventHook | None = None,
@@ -88,7 +91,12 @@ class LLMRing:
             )
         self._timeout = as_timeout(timeout)
         self._retry = RetryPolicy(max_retries=max_retries, max_wait=max_retry_wait)
+        if max_response_bytes < 1:
+            raise ValueError(
+                f"max_response_bytes must be a positive number of bytes, not {max_response_bytes}"
+            )
         self._max_event_bytes = max_event_bytes
+        self._max_response_bytes = max_response_bytes
         self._api_keys = {canonical_name(k): v for k, v in (api_keys or {}).items()}
         self._owns_client = http_client is None
         self._client = http_client or self._own_client(max_connections)
@@ -145,6 +153,7 @@ class LLMRing:
                 request,
                 ref,
                 deadlines,
+                max_response_bytes=self._max_response_bytes,
                 observer=self._observer,
                 attempt=attempt,
             )

@@ -15,7 +15,7 @@ import respx
 
 from llmring import LLMRequest, LLMRing, Message
 from llmring._wire import NDJSONDecoder, SSEDecoder
-from llmring.exceptions import ProviderResponseError
+from llmring.exceptions import ProviderResponseError, ResponseTooLargeError
 from llmring.testing import Recording, load_recording, split_events
 from tests.conftest import RECORDINGS
 
@@ -70,6 +70,7 @@ async def test_a_line_over_the_limit_is_refused_with_the_text_so_far(route: str)
     events = split_events(recording.body)
     before = events[: len(events) // 2]
     error = await stream_body(recording, [*before, oversized(route)])
+    assert isinstance(error, ResponseTooLargeError) and error.limit == LIMIT
     assert f"over {LIMIT} bytes" in str(error)
     assert "max_event_bytes" in str(error)
     assert error.provider == recording.provider
