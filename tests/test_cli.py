@@ -264,8 +264,9 @@ def test_usage_errors_exit_2(
 
 def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["chat", "hi", "--max-tokens", "0"]) == 2
-    assert capsys.readouterr().err.endswith(
-        "llmring chat: error: argument --max-tokens: must be > 0\n"
+    assert capsys.readouterr() == (
+        "",
+        "llmring: error: argument --max-tokens: must be > 0 (see `llmring chat --help`)\n",
     )
 
 

@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from llmring import LLMRing, __version__
 from llmring.cli.chat import DEFAULT_MODEL, ChatOptions, run_chat
@@ -28,13 +29,15 @@ from llmring.cli.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PROVIDER,
+    EXIT_USAGE,
     UsageError,
     report_error,
 )
+from llmring.cli.values import TIMEOUT_HELP, positive, timeout
 from llmring.exceptions import LLMRingError
 from llmring.providers import provider_settings
 
-__all__ = ["build_parser", "main", "mask_key"]
+__all__ = ["build_parser", "chat_options", "main", "mask_key"]
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -82,15 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command, each with its own ``--help``."""
     parser = _parser(
-        argparse.ArgumentParser,
+        _Parser,
         prog="llmring",
         description="Chat with LLMs from the terminal and manage the aliases in llmring.lock.",
     )
     parser.add_argument("--version", action="version", version=f"llmring {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, parser_class=_Parser
+    )
 
     lock = _subcommand(commands, "lock", "create or check a lockfile")
-    lock_commands = lock.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    lock_commands = lock.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     init = _subcommand(lock_commands, "init", "write a starter lockfile", run=_lock_init)
     init.add_argument("--force", action="store_true", help="overwrite an existing lockfile")
     _add_file(init, "the lockfile to write (default: $LLMRING_LOCKFILE_PATH or ./llmring.lock)")
@@ -127,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_chat(commands: argparse._SubParsersAction[_Parser]) -> None:
     chat = _subcommand(
         commands,
         "chat",
@@ -147,13 +154,25 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _add_profile(chat)
     chat.add_argument("--temperature", "-t", type=float, metavar="T", help="sampling temperature")
     chat.add_argument(
-        "--max-tokens", type=_positive(int), metavar="N", help="cap the answer's length"
+        "--max-tokens", type=positive(int), metavar="N", help="cap the answer's length"
     )
     chat.add_argument(
-        "--timeout",
-        type=_positive(float),
+        "--timeout", type=timeout, metavar="SECONDS|PHASE=SECONDS,...", help=TIMEOUT_HELP
+    )
+    chat.add_argument(
+        "--max-retries",
+        type=positive(int, allow_zero=True),
+        metavar="N",
+        help="ask a model again up to N times after a retryable failure before its first "
+        "chunk (0: never; default 2)",
+    )
+    chat.add_argument(
+        "--hedge-after",
+        type=positive(float),
         metavar="SECONDS",
-        help="longest wait to connect or for the next bytes (default 60)",
+        help="for an alias with fallbacks: start its next model beside a model that has "
+        "produced nothing after SECONDS; the first to answer wins (default: the alias's "
+        "hedge_after in the lockfile)",
     )
     chat.add_argument(
         "--no-stream",
@@ -189,10 +208,17 @@ def _add_chat(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     chat.add_argument(
         "--pace",
-        type=_positive(float, allow_zero=True),
+        type=positive(float, allow_zero=True),
         metavar="SECONDS",
         help="with --replay: the gap between events instead of the recorded one",
     )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line told in one line, as every other error is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"llmring: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _parser(
@@ -204,7 +230,7 @@ def _parser(
 
 
 def _subcommand(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[_Parser],
     name: str,
     summary: str,
     *,
@@ -237,20 +263,6 @@ def _add_profile(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="the profile (default: $LLMRING_PROFILE, then the lockfile's default_profile)",
     )
-
-
-def _positive(kind: Callable[[str], float], *, allow_zero: bool = False) -> Callable[[str], float]:
-    def convert(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value < 0 or (value == 0 and not allow_zero):
-            raise argparse.ArgumentTypeError(f"must be {'>= 0' if allow_zero else '> 0'}")
-        return value
-
-    convert.__name__ = kind.__name__
-    return convert
 
 
 # --- lockfile and alias commands -------------------------------------------------------
@@ -367,21 +379,26 @@ def _chat(args: argparse.Namespace) -> int:
         raise UsageError("--pace only applies with --replay FILE")
     if args.record is not None and args.replay is not None:
         raise UsageError("--record and --replay do not go together")
-    return run_chat(
-        ChatOptions(
-            prompt=args.prompt,
-            model=args.model,
-            system=args.system,
-            profile=args.profile,
-            temperature=args.temperature,
-            max_tokens=args.max_tokens,
-            timeout=args.timeout,
-            stream=args.stream,
-            json=args.json,
-            verbose=args.verbose,
-            lockfile=args.file,
-            replay=args.replay,
-            pace=args.pace,
-            record=args.record,
-        )
+    return run_chat(chat_options(args))
+
+
+def chat_options(args: argparse.Namespace) -> ChatOptions:
+    """What ``llmring chat`` was asked to do, from its parsed arguments."""
+    return ChatOptions(
+        prompt=args.prompt,
+        model=args.model,
+        system=args.system,
+        profile=args.profile,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        hedge_after=args.hedge_after,
+        stream=args.stream,
+        json=args.json,
+        verbose=args.verbose,
+        lockfile=args.file,
+        replay=args.replay,
+        pace=args.pace,
+        record=args.record,
     )

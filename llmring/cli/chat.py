@@ -29,11 +29,13 @@ from llmring.cli.errors import (
     UsageError,
     report_error,
 )
+from llmring.cli.values import DEFAULT_TIMEOUT
 from llmring.config.resolver import Resolver
 from llmring.exceptions import LLMRingError, ProviderNotFoundError
 from llmring.schemas import ToolCall
 from llmring.testing import Recording, cassette, load_recording, replay_transport
 from llmring.testing.format import read_index
+from llmring.timeouts import Timeout
 
 __all__ = ["DEFAULT_MODEL", "ChatOptions", "ChunkPrinter", "run_chat"]
 
@@ -53,7 +55,9 @@ class ChatOptions:
     profile: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-    timeout: float | None = None
+    timeout: Timeout | None = None
+    max_retries: int | None = None
+    hedge_after: float | None = None
     stream: bool = True
     json: bool = False
     verbose: bool = False
@@ -134,6 +138,8 @@ def _build_request(options: ChatOptions) -> LLMRequest:
             temperature=options.temperature,
             max_tokens=options.max_tokens,
             timeout=options.timeout,
+            max_retries=options.max_retries,
+            hedge_after=options.hedge_after,
         )
     except ValidationError as error:
         problem = error.errors()[0]
@@ -202,7 +208,9 @@ async def _chat(
                 provider = request.model.partition(":")[0]
                 ring = LLMRing(lockfile_path=options.lockfile, api_keys={provider: "replay-key"})
             elif recording is None:
-                ring = LLMRing(lockfile_path=options.lockfile, timeout=options.timeout or 60.0)
+                ring = LLMRing(
+                    lockfile_path=options.lockfile, timeout=options.timeout or DEFAULT_TIMEOUT
+                )
             else:
                 request = request.model_copy(update={"model": _replay_model(options, recording)})
                 client = httpx.AsyncClient(transport=replay_transport(recording, pace=options.pace))
