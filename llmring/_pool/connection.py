@@ -11,14 +11,14 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import anyio
 import anyio.abc
 import h11
 import httpx
 from anyio.streams.tls import TLSStream
+
+from llmring._pool.connect import connect_tcp
 
 __all__ = ["Connection", "NothingSentError", "Origin", "open_connection"]
 
@@ -38,21 +38,43 @@ class NothingSentError(Exception):
     """
 
 
-@contextmanager
-def _mapped(
-    timeout_error: type[httpx.TimeoutException], network_error: type[httpx.TransportError]
-) -> Iterator[None]:
-    """The httpx exception for a timeout, a protocol violation or a network failure."""
-    try:
-        yield
-    except TimeoutError as exc:
-        raise timeout_error(str(exc) or timeout_error.__name__) from exc
-    except h11.RemoteProtocolError as exc:
-        raise httpx.RemoteProtocolError(str(exc)) from exc
-    except h11.LocalProtocolError as exc:
-        raise httpx.LocalProtocolError(str(exc)) from exc
-    except _NETWORK_ERRORS as exc:
-        raise network_error(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+class _Mapped:
+    """Raises the httpx exception for a timeout, a protocol violation or a network failure.
+
+    A class, not a ``@contextmanager``: no generator per use (one per connection opened and
+    per request written, thousands alive at once when thousands of streams start together).
+    """
+
+    __slots__ = ("_network_error", "_timeout_error")
+
+    def __init__(
+        self,
+        timeout_error: type[httpx.TimeoutException],
+        network_error: type[httpx.TransportError],
+    ) -> None:
+        self._timeout_error = timeout_error
+        self._network_error = network_error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, TimeoutError):
+            raise self._timeout_error(str(exc) or self._timeout_error.__name__) from exc
+        if isinstance(exc, h11.RemoteProtocolError):
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        if isinstance(exc, h11.LocalProtocolError):
+            raise httpx.LocalProtocolError(str(exc)) from exc
+        if isinstance(exc, _NETWORK_ERRORS):
+            raise self._network_error(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+
+_CONNECT_ERRORS = _Mapped(httpx.ConnectTimeout, httpx.ConnectError)
+_WRITE_ERRORS = _Mapped(httpx.WriteTimeout, httpx.WriteError)
 
 
 async def open_connection(
@@ -60,8 +82,8 @@ async def open_connection(
 ) -> Connection:
     """A new connection to ``origin`` (TLS for https), within ``connect_timeout`` seconds."""
     scheme, host, port = origin
-    with _mapped(httpx.ConnectTimeout, httpx.ConnectError), anyio.fail_after(connect_timeout):
-        stream: anyio.abc.ByteStream = await anyio.connect_tcp(host, port)
+    with _CONNECT_ERRORS, anyio.fail_after(connect_timeout):
+        stream: anyio.abc.ByteStream = await connect_tcp(host, port)
         _limit_read_ahead(stream)
         if scheme == "https":
             assert ssl_context is not None
@@ -127,7 +149,7 @@ class Connection:
 
     async def _write(self, data: bytes, write_timeout: float | None, may_retry: bool) -> None:
         try:
-            with _mapped(httpx.WriteTimeout, httpx.WriteError), anyio.fail_after(write_timeout):
+            with _WRITE_ERRORS, anyio.fail_after(write_timeout):
                 await self._stream.send(data)
         except httpx.WriteError as exc:
             if may_retry:
@@ -204,11 +226,13 @@ def _limit_read_ahead(stream: anyio.abc.ByteStream) -> None:
     then holds the rest of every response in memory, per connection (at 5,000 streams that was
     most of the peak RSS). With the transport reading ``_READ_SIZE`` at a time, the backlog
     stays in the kernel's socket buffer, where TCP flow control keeps it bounded, as it does
-    under trio, which reads exactly what is asked for.
+    under trio, which reads exactly what is asked for. Reading is paused until the first
+    ``receive``, as ``anyio.connect_tcp`` leaves it (``SocketStream.from_socket`` does not).
     """
     transport = getattr(stream, "_transport", None)  # anyio's asyncio SocketStream
     if transport is not None and isinstance(getattr(transport, "max_size", None), int):
         transport.max_size = _READ_SIZE
+        transport.pause_reading()
 
 
 def _readable(sock: socket.socket | None) -> bool:
