@@ -23,13 +23,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 import anyio
 import httpx
 
-from llmring._body import read_body
+from llmring._body import BodyReader
 from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
 from llmring._transport import map_transport_errors, open_stream, post
@@ -52,7 +51,7 @@ class OpenedStream:
     parser: StreamParser
     decoder: SSEDecoder | NDJSONDecoder
     body: AsyncIterator[bytes]
-    resources: AsyncExitStack
+    reader: BodyReader
     watch: CallWatch
     first: list[StreamChunk] = field(default_factory=list)
     #: Payloads of the read that gave the first chunks, still to feed after those are yielded:
@@ -67,7 +66,7 @@ class OpenedStream:
     async def aclose(self) -> None:
         """Close the response (and its connection, if unread) even while being cancelled."""
         with anyio.CancelScope(shield=True):
-            await self.resources.aclose()
+            await self.reader.aclose()
 
 
 async def open_attempt(
@@ -90,16 +89,19 @@ async def open_attempt(
     watch = observer.start(
         provider.name, ref.model, call.url, stream=True, request=request, attempt=attempt
     )
-    resources = AsyncExitStack()
+    response: httpx.Response | None = None
+    reader: BodyReader | None = None
     deadline = deadlines.first_token_deadline()
     try:
         with anyio.CancelScope(deadline=deadline) as scope:
-            response = await resources.enter_async_context(
-                open_stream(client, call, provider, ref.model, http_timeout=deadlines.http)
+            response = await open_stream(
+                client, call, provider, ref.model, http_timeout=deadlines.http
             )
             decoder = await _decoder(response, provider, max_event_bytes)
-            body = await resources.enter_async_context(read_body(response))
-            opened = OpenedStream(provider.name, ref.model, parser, decoder, body, resources, watch)
+            reader = BodyReader(response)
+            opened = OpenedStream(
+                provider.name, ref.model, parser, decoder, reader.chunks, reader, watch
+            )
             with map_transport_errors(provider.name, ref.model):
                 await _read_first(opened)
         if scope.cancelled_caught:
@@ -113,7 +115,10 @@ async def open_attempt(
         return opened
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
-            await resources.aclose()
+            if reader is not None:
+                await reader.aclose()
+            elif response is not None:
+                await response.aclose()
         if isinstance(exc, ProviderError):
             _complete_error(exc, provider.name, ref.model, parser.snapshot())
             watch.failed(exc)

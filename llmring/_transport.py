@@ -12,8 +12,6 @@ import email.utils
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
@@ -41,42 +39,62 @@ _SPACES = re.compile(r"\s+")
 _TIMEOUT_PHASES: dict[str, TimeoutPhase] = {"connect": "connect", "read": "idle", "write": "idle"}
 
 
-@contextmanager
-def map_transport_errors(provider: str, model: str) -> Iterator[None]:
-    """Turn httpx's transport failures into llmring's typed errors."""
-    try:
-        yield
-    except httpx.PoolTimeout as exc:  # a wait in our own pool: nothing reached the provider
+class map_transport_errors:
+    """Turns httpx's transport failures into llmring's typed errors (a context manager).
+
+    A class, not a ``@contextmanager``: no generator per use, and one is open around every
+    stream's reads, thousands at once.
+    """
+
+    __slots__ = ("model", "provider")
+
+    def __init__(self, provider: str, model: str) -> None:
+        self.provider = provider
+        self.model = model
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, _MAPPED):
+            raise _typed_transport_error(exc, self.provider, self.model) from exc
+
+
+_MAPPED = (httpx.TransportError, httpx.DecodingError)
+
+
+def _typed_transport_error(
+    exc: httpx.RequestError, provider: str, model: str
+) -> ProviderError | ConnectionPoolTimeoutError:
+    if isinstance(exc, httpx.PoolTimeout):  # a wait in our own pool: nothing reached the provider
         size = getattr(exc, "max_connections", None)
-        raise ConnectionPoolTimeoutError(
+        return ConnectionPoolTimeoutError(
             f"{provider}:{model}: {exc}"
             if size
             else f"{provider}:{model}: no free connection "
             "in the HTTP client's pool within the pool timeout",
             provider=provider,
             max_connections=size,
-        ) from exc
-    except httpx.TimeoutException as exc:
+        )
+    if isinstance(exc, httpx.TimeoutException):
         what = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-        error = ProviderTimeoutError(
+        return ProviderTimeoutError(
             f"timed out ({what}) waiting for the provider",
             provider=provider,
             model=model,
             phase=_TIMEOUT_PHASES.get(what),
         )
-        if isinstance(exc, httpx.PoolTimeout):
-            error.should_retry = False  # every connection is busy: asking again adds load
-        raise error from exc
-    except httpx.DecodingError as exc:
-        raise ProviderResponseError(
+    if isinstance(exc, httpx.DecodingError):
+        return ProviderResponseError(
             f"the response body could not be decoded: {exc}", provider=provider, model=model
-        ) from exc
-    except httpx.TransportError as exc:
-        raise ProviderConnectionError(
-            f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
-            provider=provider,
-            model=model,
-        ) from exc
+        )
+    return ProviderConnectionError(
+        f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
+        provider=provider,
+        model=model,
+    )
 
 
 def _request(
@@ -91,7 +109,6 @@ def _request(
     )
 
 
-@asynccontextmanager
 async def open_stream(
     client: httpx.AsyncClient,
     call: HTTPCall,
@@ -99,27 +116,26 @@ async def open_stream(
     model: str,
     *,
     http_timeout: httpx.Timeout | float | None = None,
-) -> AsyncIterator[httpx.Response]:
-    """Send ``call`` and hold the streaming response open; it is closed on exit, always.
+) -> httpx.Response:
+    """Send ``call``; the 2xx response, its body still to read: the caller closes it.
 
-    A non-2xx answer is read whole and raised as its typed error before anything is yielded;
-    redirects are not followed, so a 3xx is an error too. If its body then stalls or breaks,
-    the status's error is raised all the same, with the transport failure as its cause.
+    A non-2xx answer is read whole, closed and raised as its typed error; redirects are not
+    followed, so a 3xx is an error too. If its body then stalls or breaks, the status's error
+    is raised all the same, with the transport failure as its cause.
     """
     with map_transport_errors(provider.name, model):
         response = await client.send(_request(client, call, http_timeout), stream=True)
+    if response.is_success:
+        return response
     try:
-        if not response.is_success:
-            try:
-                with map_transport_errors(provider.name, model):
-                    body = await response.aread()
-            except ProviderError as unread:
-                note = f"the error body could not be read: {unread.message}"
-                raise error_from_response(provider, model, response, b"", note=note) from unread
-            raise error_from_response(provider, model, response, body)
-        yield response
+        with map_transport_errors(provider.name, model):
+            body = await response.aread()
+    except ProviderError as unread:
+        note = f"the error body could not be read: {unread.message}"
+        raise error_from_response(provider, model, response, b"", note=note) from unread
     finally:
         await response.aclose()
+    raise error_from_response(provider, model, response, body)
 
 
 async def post(
@@ -131,9 +147,12 @@ async def post(
     http_timeout: httpx.Timeout | float | None = None,
 ) -> bytes:
     """Send ``call`` and return the whole body of a 2xx answer."""
-    async with open_stream(client, call, provider, model, http_timeout=http_timeout) as response:
+    response = await open_stream(client, call, provider, model, http_timeout=http_timeout)
+    try:
         with map_transport_errors(provider.name, model):
             return await response.aread()
+    finally:
+        await response.aclose()
 
 
 def error_from_response(

@@ -19,7 +19,8 @@ import os
 import socket
 
 import anyio
-import anyio.abc
+
+from llmring._pool.socket_stream import SocketStream
 
 __all__ = ["ATTEMPT_DELAY", "connect_tcp"]
 
@@ -32,15 +33,9 @@ _Address = tuple[int, tuple[object, ...]]
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, 0}
 
 
-async def connect_tcp(host: str, port: int) -> anyio.abc.SocketStream:
+async def connect_tcp(host: str, port: int) -> SocketStream:
     """A TCP stream to ``host:port`` (``TCP_NODELAY`` set); ``OSError`` if no address takes it."""
-    addresses = await _resolve(host, port)
-    sock = await _connect_any(addresses)
-    try:
-        return await anyio.abc.SocketStream.from_socket(sock)
-    except BaseException:
-        sock.close()
-        raise
+    return SocketStream(await _connect_any(await _resolve(host, port)))
 
 
 async def _resolve(host: str, port: int) -> list[_Address]:
