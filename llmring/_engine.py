@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import anyio
@@ -92,8 +93,10 @@ async def open_attempt(
     response: httpx.Response | None = None
     reader: BodyReader | None = None
     deadline = deadlines.first_token_deadline()
+    # No scope at all without a deadline (the default): thousands of streams wait in here.
+    scope = None if deadline == math.inf else anyio.CancelScope(deadline=deadline)
     try:
-        with anyio.CancelScope(deadline=deadline) as scope:
+        with scope or nullcontext():
             response = await open_stream(
                 client, call, provider, ref.model, http_timeout=deadlines.http
             )
@@ -104,7 +107,7 @@ async def open_attempt(
             )
             with map_transport_errors(provider.name, ref.model):
                 await _read_first(opened)
-        if scope.cancelled_caught:
+        if scope is not None and scope.cancelled_caught:
             phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
             limit = deadlines.first_token if phase == "first_token" else None
             text = f"no output within the first_token timeout ({limit} s)" if limit else ""

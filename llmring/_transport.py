@@ -9,6 +9,7 @@ never put into a message: they hold the keys.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import re
 import time
@@ -97,12 +98,19 @@ def _typed_transport_error(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> httpx.URL:
+    """A provider's endpoint, parsed once (an ``httpx.URL`` is immutable): parsing it anew for
+    every request cost a few hundred bytes per stream and the time to parse."""
+    return httpx.URL(url)
+
+
 def _request(
     client: httpx.AsyncClient, call: HTTPCall, timeout: httpx.Timeout | float | None
 ) -> httpx.Request:
     return client.build_request(
         "POST",
-        call.url,
+        _parsed_url(call.url),
         json=call.body,
         headers={"User-Agent": USER_AGENT, **call.headers},
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),

@@ -17,7 +17,7 @@ from llmring import _engine
 from llmring._attempts import AttemptLog, with_retries
 from llmring._cassette_hook import wrap_transport
 from llmring._observe import Observer
-from llmring._pool import pool_transport
+from llmring._pool import PoolClient, pool_transport
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.events import EventHook
 from llmring.fallback import first_to_answer
@@ -109,7 +109,7 @@ class LLMRing:
             return pool_transport(max_connections)
 
         transport = wrap_transport(pool, self._api_keys.values()) or pool()
-        return httpx.AsyncClient(timeout=self._timeout.for_httpx(), transport=transport)
+        return PoolClient(timeout=self._timeout.for_httpx(), transport=transport)
 
     async def __aenter__(self) -> Self:
         return self
@@ -208,9 +208,9 @@ class LLMRing:
         policy = self._policy(request)
         log = AttemptLog()
 
-        async def start(ref: ModelRef) -> T:
+        def start(ref: ModelRef) -> Awaitable[T]:  # no frame of its own while it waits
             provider = self.provider(ref.provider)
-            return await with_retries(
+            return with_retries(
                 ref,
                 lambda attempt: send(provider, ref, attempt),
                 policy,
