@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 import anyio
 import httpx
 
+from llmring._pool.transport import ResponseStream
+
 __all__ = ["BodyReader"]
 
 
@@ -33,11 +35,17 @@ class BodyReader:
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
-        self.chunks: AsyncIterator[bytes] = (
-            response.aiter_raw()
-            if response.headers.get("content-encoding", "identity") == "identity"
-            else response.aiter_bytes()
-        )
+        self.chunks: AsyncIterator[bytes]
+        if response.headers.get("content-encoding", "identity") != "identity":
+            self.chunks = response.aiter_bytes()
+        elif isinstance(response.stream, ResponseStream):
+            # llmring's own pool: its body iterator is read directly. httpx's ``aiter_raw``
+            # would add an async generator (which the event loop tracks) and a context
+            # manager per stream, and a generator step per read, for nothing: every byte it
+            # counts or error it annotates is llmring's to handle anyway.
+            self.chunks = response.stream
+        else:
+            self.chunks = response.aiter_raw()
 
     async def aclose(self) -> None:
         await _finish_chain(self.response, self.chunks)

@@ -32,7 +32,7 @@ import httpx
 from llmring._body import BodyReader
 from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
-from llmring._transport import map_transport_errors, open_stream, post
+from llmring._transport import build_request, map_transport_errors, open_stream, post
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError, ProviderTimeoutError
 from llmring.model_ref import ModelRef
@@ -43,7 +43,7 @@ from llmring.timeouts import CallDeadlines, TimeoutPhase
 __all__ = ["OpenedStream", "complete", "open_attempt", "stream"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per open stream: no instance dict
 class OpenedStream:
     """A request whose first chunks have arrived; the rest of its body is still to be read."""
 
@@ -68,6 +68,9 @@ class OpenedStream:
         """Close the response (and its connection, if unread) even while being cancelled."""
         with anyio.CancelScope(shield=True):
             await self.reader.aclose()
+
+
+_NO_SCOPE = nullcontext()  # reusable: stands in for the deadline scope of a call without one
 
 
 async def open_attempt(
@@ -96,10 +99,10 @@ async def open_attempt(
     # No scope at all without a deadline (the default): thousands of streams wait in here.
     scope = None if deadline == math.inf else anyio.CancelScope(deadline=deadline)
     try:
-        with scope or nullcontext():
-            response = await open_stream(
-                client, call, provider, ref.model, http_timeout=deadlines.http
-            )
+        sent = build_request(client, call, deadlines.http)
+        del call  # while the stream waits, the payload is held once: as the request's JSON
+        with scope or _NO_SCOPE:
+            response = await open_stream(client, sent, provider, ref.model)
             decoder = await _decoder(response, provider, max_event_bytes)
             reader = BodyReader(response)
             opened = OpenedStream(

@@ -30,7 +30,7 @@ from llmring.exceptions import (
 from llmring.providers.base import ErrorInfo, HTTPCall, Provider
 from llmring.timeouts import TimeoutPhase
 
-__all__ = ["error_from_response", "map_transport_errors", "open_stream", "post"]
+__all__ = ["build_request", "error_from_response", "map_transport_errors", "open_stream", "post"]
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -105,9 +105,10 @@ def _parsed_url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
-def _request(
+def build_request(
     client: httpx.AsyncClient, call: HTTPCall, timeout: httpx.Timeout | float | None
 ) -> httpx.Request:
+    """``call`` as an httpx request (its body encoded to JSON), with httpx's ``timeout``."""
     return client.build_request(
         "POST",
         _parsed_url(call.url),
@@ -118,21 +119,16 @@ def _request(
 
 
 async def open_stream(
-    client: httpx.AsyncClient,
-    call: HTTPCall,
-    provider: Provider,
-    model: str,
-    *,
-    http_timeout: httpx.Timeout | float | None = None,
+    client: httpx.AsyncClient, request: httpx.Request, provider: Provider, model: str
 ) -> httpx.Response:
-    """Send ``call``; the 2xx response, its body still to read: the caller closes it.
+    """Send ``request``; the 2xx response, its body still to read: the caller closes it.
 
     A non-2xx answer is read whole, closed and raised as its typed error; redirects are not
     followed, so a 3xx is an error too. If its body then stalls or breaks, the status's error
     is raised all the same, with the transport failure as its cause.
     """
     with map_transport_errors(provider.name, model):
-        response = await client.send(_request(client, call, http_timeout), stream=True)
+        response = await client.send(request, stream=True)
     if response.is_success:
         return response
     try:
@@ -155,7 +151,8 @@ async def post(
     http_timeout: httpx.Timeout | float | None = None,
 ) -> bytes:
     """Send ``call`` and return the whole body of a 2xx answer."""
-    response = await open_stream(client, call, provider, model, http_timeout=http_timeout)
+    request = build_request(client, call, http_timeout)
+    response = await open_stream(client, request, provider, model)
     try:
         with map_transport_errors(provider.name, model):
             return await response.aread()

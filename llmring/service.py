@@ -6,6 +6,7 @@ per provider, and the alias resolver. Everything else lives in the modules it ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -189,7 +190,7 @@ class LLMRing:
             return opened
 
         # No structured output: no extra layer on the hot path.
-        chunks = _engine.stream(open_first, lambda: self._deadlines(request))
+        chunks = _engine.stream(open_first, functools.partial(self._deadlines, request))
         return chunks if spec is None else structured_stream(chunks, spec)
 
     async def _first_to_answer(
@@ -212,7 +213,7 @@ class LLMRing:
             provider = self.provider(ref.provider)
             return with_retries(
                 ref,
-                lambda attempt: send(provider, ref, attempt),
+                functools.partial(send, provider, ref),  # send(provider, ref, attempt)
                 policy,
                 deadlines,
                 log,

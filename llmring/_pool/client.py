@@ -12,13 +12,24 @@ API client has no use for them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 __all__ = ["PoolClient"]
 
 
 class PoolClient(httpx.AsyncClient):
-    """``httpx.AsyncClient`` whose plain streamed requests skip the client layer."""
+    """``httpx.AsyncClient`` whose plain streamed requests skip the client layer.
+
+    httpx's default ``Accept: */*`` and ``Connection: keep-alive`` headers are not sent: the
+    first says nothing, the second is HTTP/1.1's default; each was kept per waiting request.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name in ("Accept", "Connection"):
+            self.headers.pop(name, None)
 
     async def send(  # same parameters as httpx, passed on unchanged
         self, request: httpx.Request, *, stream: bool = False, **kwargs: object
