@@ -25,6 +25,8 @@ T = TypeVar("T")
 class AttemptLog:
     """Every request made to serve one call, in the order they were sent."""
 
+    __slots__ = ("records",)
+
     def __init__(self) -> None:
         self.records: list[AttemptRecord] = []
 

@@ -4,38 +4,51 @@
 httpx and httpcore deliver a body through a chain of async generators (``aiter_raw`` over
 ``BoundAsyncStream`` over httpcore's pool and connection streams). Closing only the outermost
 leaves the inner ones suspended until the garbage collector finalizes them, and trio reports
-each one as a ``ResourceWarning``. ``read_body`` instead closes the response and then runs the
-outermost iterator on: the next read fails on the closed connection, and that failure unwinds
-every generator in the chain, on asyncio and trio alike.
+each one as a ``ResourceWarning``. ``BodyReader.aclose`` instead closes the response and then
+runs the outermost iterator on: the next read fails on the closed connection, and that failure
+unwinds every generator in the chain, on asyncio and trio alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import anyio
 import httpx
 
-__all__ = ["read_at_most", "read_body"]
+from llmring._pool.transport import ResponseStream
+
+__all__ = ["BodyReader", "read_at_most"]
 
 
-@asynccontextmanager
-async def read_body(response: httpx.Response) -> AsyncIterator[AsyncIterator[bytes]]:
-    """The body's bytes as they arrive; skips httpx's decoder layer when there is no encoding.
+class BodyReader:
+    """A streamed response's body: ``chunks``, its bytes as they arrive (httpx's decoder layer
+    skipped when there is no encoding), and ``aclose``, which must follow.
 
-    On exit the response is closed and then the byte iterator is run to its end, so every
-    async generator in httpx's and httpcore's chain finishes by itself. Merely closing the
-    outer one would leave the inner ones to the garbage collector, and trio warns about each.
+    ``aclose`` closes the response and then runs the byte iterator to its end, so every async
+    generator in httpx's and httpcore's chain finishes by itself. Merely closing the outer one
+    would leave the inner ones to the garbage collector, and trio warns about each. A plain
+    object, not an async context manager: one is alive per open stream, thousands at once.
     """
-    if response.headers.get("content-encoding", "identity") == "identity":
-        body = response.aiter_raw()
-    else:
-        body = response.aiter_bytes()
-    try:
-        yield body
-    finally:
-        await _finish_chain(response, body)
+
+    __slots__ = ("chunks", "response")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.chunks: AsyncIterator[bytes]
+        if response.headers.get("content-encoding", "identity") != "identity":
+            self.chunks = response.aiter_bytes()
+        elif isinstance(response.stream, ResponseStream):
+            # llmring's own pool: its body iterator is read directly. httpx's ``aiter_raw``
+            # would add an async generator (which the event loop tracks) and a context
+            # manager per stream, and a generator step per read, for nothing: every byte it
+            # counts or error it annotates is llmring's to handle anyway.
+            self.chunks = response.stream
+        else:
+            self.chunks = response.aiter_raw()
+
+    async def aclose(self) -> None:
+        await _finish_chain(self.response, self.chunks)
 
 
 async def read_at_most(
@@ -50,12 +63,15 @@ async def read_at_most(
     """
     pieces: list[bytes] = []
     size = 0
-    async with read_body(response) as body:
-        async for piece in body:
+    reader = BodyReader(response)
+    try:
+        async for piece in reader.chunks:
             pieces.append(piece)
             size += len(piece)
             if size > limit:
                 return _head(pieces, limit if keep is None else min(keep, limit)), False
+    finally:
+        await reader.aclose()
     return b"".join(pieces), True
 
 

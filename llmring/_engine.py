@@ -24,16 +24,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import anyio
 import httpx
 
-from llmring._body import read_at_most, read_body
+from llmring._body import BodyReader, read_at_most
 from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
-from llmring._transport import DEFAULT_MAX_RESPONSE_BYTES, map_transport_errors, open_stream, post
+from llmring._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    build_request,
+    map_transport_errors,
+    open_stream,
+    post,
+)
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, decoder_for
 from llmring.exceptions import ProviderError, ProviderResponseError, ProviderTimeoutError
 from llmring.model_ref import ModelRef
@@ -44,7 +50,7 @@ from llmring.timeouts import CallDeadlines, TimeoutPhase
 __all__ = ["OpenedStream", "complete", "open_attempt", "stream"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per open stream: no instance dict
 class OpenedStream:
     """A request whose first chunks have arrived; the rest of its body is still to be read."""
 
@@ -53,7 +59,7 @@ class OpenedStream:
     parser: StreamParser
     decoder: SSEDecoder | NDJSONDecoder
     body: AsyncIterator[bytes]
-    resources: AsyncExitStack
+    reader: BodyReader
     watch: CallWatch
     first: list[StreamChunk] = field(default_factory=list)
     #: Payloads of the read that gave the first chunks, still to feed after those are yielded:
@@ -68,7 +74,10 @@ class OpenedStream:
     async def aclose(self) -> None:
         """Close the response (and its connection, if unread) even while being cancelled."""
         with anyio.CancelScope(shield=True):
-            await self.resources.aclose()
+            await self.reader.aclose()
+
+
+_NO_SCOPE = nullcontext()  # reusable: stands in for the deadline scope of a call without one
 
 
 async def open_attempt(
@@ -91,19 +100,24 @@ async def open_attempt(
     watch = observer.start(
         provider.name, ref.model, call.url, stream=True, request=request, attempt=attempt
     )
-    resources = AsyncExitStack()
+    response: httpx.Response | None = None
+    reader: BodyReader | None = None
     deadline = deadlines.first_token_deadline()
+    # No scope at all without a deadline (the default): thousands of streams wait in here.
+    scope = None if deadline == math.inf else anyio.CancelScope(deadline=deadline)
     try:
-        with anyio.CancelScope(deadline=deadline) as scope:
-            response = await resources.enter_async_context(
-                open_stream(client, call, provider, ref.model, http_timeout=deadlines.http)
-            )
+        sent = build_request(client, call, deadlines.http)
+        del call  # while the stream waits, the payload is held once: as the request's JSON
+        with scope or _NO_SCOPE:
+            response = await open_stream(client, sent, provider, ref.model)
             decoder = await _decoder(response, provider, max_event_bytes)
-            body = await resources.enter_async_context(read_body(response))
-            opened = OpenedStream(provider.name, ref.model, parser, decoder, body, resources, watch)
+            reader = BodyReader(response)
+            opened = OpenedStream(
+                provider.name, ref.model, parser, decoder, reader.chunks, reader, watch
+            )
             with map_transport_errors(provider.name, ref.model):
                 await _read_first(opened)
-        if scope.cancelled_caught:
+        if scope is not None and scope.cancelled_caught:
             phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
             limit = deadlines.first_token if phase == "first_token" else None
             text = f"no output within the first_token timeout ({limit} s)" if limit else ""
@@ -114,7 +128,10 @@ async def open_attempt(
         return opened
     except BaseException as exc:
         with anyio.CancelScope(shield=True):
-            await resources.aclose()
+            if reader is not None:
+                await reader.aclose()
+            elif response is not None:
+                await response.aclose()
         if isinstance(exc, ProviderError):
             _complete_error(exc, provider.name, ref.model, watch.timed(parser.snapshot(), 0))
             watch.failed(exc)

@@ -9,11 +9,10 @@ never put into a message: they hold the keys.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 
@@ -36,6 +35,7 @@ from llmring.timeouts import TimeoutPhase
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "MAX_ERROR_BODY_BYTES",
+    "build_request",
     "error_from_response",
     "map_transport_errors",
     "open_stream",
@@ -59,87 +59,108 @@ _SPACES = re.compile(r"\s+")
 _TIMEOUT_PHASES: dict[str, TimeoutPhase] = {"connect": "connect", "read": "idle", "write": "idle"}
 
 
-@contextmanager
-def map_transport_errors(provider: str, model: str) -> Iterator[None]:
-    """Turn httpx's transport failures into llmring's typed errors."""
-    try:
-        yield
-    except httpx.PoolTimeout as exc:  # a wait in our own pool: nothing reached the provider
+class map_transport_errors:
+    """Turns httpx's transport failures into llmring's typed errors (a context manager).
+
+    A class, not a ``@contextmanager``: no generator per use, and one is open around every
+    stream's reads, thousands at once.
+    """
+
+    __slots__ = ("model", "provider")
+
+    def __init__(self, provider: str, model: str) -> None:
+        self.provider = provider
+        self.model = model
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, _MAPPED):
+            raise _typed_transport_error(exc, self.provider, self.model) from exc
+
+
+_MAPPED = (httpx.TransportError, httpx.DecodingError)
+
+
+def _typed_transport_error(
+    exc: httpx.RequestError, provider: str, model: str
+) -> ProviderError | ConnectionPoolTimeoutError:
+    if isinstance(exc, httpx.PoolTimeout):  # a wait in our own pool: nothing reached the provider
         size = getattr(exc, "max_connections", None)
-        raise ConnectionPoolTimeoutError(
+        return ConnectionPoolTimeoutError(
             f"{provider}:{model}: {exc}"
             if size
             else f"{provider}:{model}: no free connection "
             "in the HTTP client's pool within the pool timeout",
             provider=provider,
             max_connections=size,
-        ) from exc
-    except httpx.TimeoutException as exc:
+        )
+    if isinstance(exc, httpx.TimeoutException):
         what = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-        error = ProviderTimeoutError(
+        return ProviderTimeoutError(
             f"timed out ({what}) waiting for the provider",
             provider=provider,
             model=model,
             phase=_TIMEOUT_PHASES.get(what),
         )
-        if isinstance(exc, httpx.PoolTimeout):
-            error.should_retry = False  # every connection is busy: asking again adds load
-        raise error from exc
-    except httpx.DecodingError as exc:
-        raise ProviderResponseError(
+    if isinstance(exc, httpx.DecodingError):
+        return ProviderResponseError(
             f"the response body could not be decoded: {exc}", provider=provider, model=model
-        ) from exc
-    except httpx.TransportError as exc:
-        raise ProviderConnectionError(
-            f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
-            provider=provider,
-            model=model,
-        ) from exc
+        )
+    return ProviderConnectionError(
+        f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
+        provider=provider,
+        model=model,
+    )
 
 
-def _request(
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> httpx.URL:
+    """A provider's endpoint, parsed once (an ``httpx.URL`` is immutable): parsing it anew for
+    every request cost a few hundred bytes per stream and the time to parse."""
+    return httpx.URL(url)
+
+
+def build_request(
     client: httpx.AsyncClient, call: HTTPCall, timeout: httpx.Timeout | float | None
 ) -> httpx.Request:
+    """``call`` as an httpx request (its body encoded to JSON), with httpx's ``timeout``."""
     return client.build_request(
         "POST",
-        call.url,
+        _parsed_url(call.url),
         json=call.body,
         headers={"User-Agent": USER_AGENT, **call.headers},
         timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
     )
 
 
-@asynccontextmanager
 async def open_stream(
-    client: httpx.AsyncClient,
-    call: HTTPCall,
-    provider: Provider,
-    model: str,
-    *,
-    http_timeout: httpx.Timeout | float | None = None,
-) -> AsyncIterator[httpx.Response]:
-    """Send ``call`` and hold the streaming response open; it is closed on exit, always.
+    client: httpx.AsyncClient, request: httpx.Request, provider: Provider, model: str
+) -> httpx.Response:
+    """Send ``request``; the 2xx response, its body still to read: the caller closes it.
 
-    A non-2xx answer is raised as its typed error before anything is yielded, its body read
-    up to ``MAX_ERROR_BODY_BYTES`` (the rest is left unread and the connection closed);
-    redirects are not followed, so a 3xx is an error too. If its body then stalls or breaks,
-    the status's error is raised all the same, with the transport failure as its cause.
+    A non-2xx answer is raised as its typed error, its body read up to
+    ``MAX_ERROR_BODY_BYTES`` (the rest is left unread and the connection closed); redirects
+    are not followed, so a 3xx is an error too. If its body then stalls or breaks, the
+    status's error is raised all the same, with the transport failure as its cause.
     """
     with map_transport_errors(provider.name, model):
-        response = await client.send(_request(client, call, http_timeout), stream=True)
+        response = await client.send(request, stream=True)
+    if response.is_success:
+        return response
     try:
-        if not response.is_success:
-            try:
-                with map_transport_errors(provider.name, model):
-                    body, whole = await read_at_most(response, MAX_ERROR_BODY_BYTES)
-            except ProviderError as unread:
-                note = f"the error body could not be read: {unread.message}"
-                raise error_from_response(provider, model, response, b"", note=note) from unread
-            cut_at = None if whole else MAX_ERROR_BODY_BYTES
-            raise error_from_response(provider, model, response, body, cut_at=cut_at)
-        yield response
+        with map_transport_errors(provider.name, model):
+            body, whole = await read_at_most(response, MAX_ERROR_BODY_BYTES)
+    except ProviderError as unread:
+        note = f"the error body could not be read: {unread.message}"
+        raise error_from_response(provider, model, response, b"", note=note) from unread
     finally:
         await response.aclose()
+    cut_at = None if whole else MAX_ERROR_BODY_BYTES
+    raise error_from_response(provider, model, response, body, cut_at=cut_at)
 
 
 async def post(
@@ -157,7 +178,9 @@ async def post(
     unread if its ``Content-Length`` says so, else as soon as it crosses the bound; the
     connection is closed, not reused.
     """
-    async with open_stream(client, call, provider, model, http_timeout=http_timeout) as response:
+    request = build_request(client, call, http_timeout)
+    response = await open_stream(client, request, provider, model)
+    try:
         declared = response.headers.get("content-length", "")
         encoded = response.headers.get("content-encoding", "identity") != "identity"
         if not encoded and declared.isdigit() and int(declared) > max_bytes:
@@ -176,6 +199,8 @@ async def post(
                 body_excerpt=body.decode("utf-8", "replace"),
             )
         return body
+    finally:
+        await response.aclose()
 
 
 def error_from_response(

@@ -6,6 +6,7 @@ per provider, and the alias resolver. Everything else lives in the modules it ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -17,7 +18,7 @@ from llmring import _engine
 from llmring._attempts import AttemptLog, with_retries
 from llmring._cassette_hook import wrap_transport
 from llmring._observe import Observer
-from llmring._pool import pool_transport
+from llmring._pool import PoolClient, pool_transport
 from llmring._transport import DEFAULT_MAX_RESPONSE_BYTES
 from llmring._wire import DEFAULT_MAX_EVENT_BYTES
 from llmring.events import EventHook
@@ -117,7 +118,7 @@ class LLMRing:
             return pool_transport(max_connections)
 
         transport = wrap_transport(pool, self._api_keys.values()) or pool()
-        return httpx.AsyncClient(timeout=self._timeout.for_httpx(), transport=transport)
+        return PoolClient(timeout=self._timeout.for_httpx(), transport=transport)
 
     async def __aenter__(self) -> Self:
         return self
@@ -198,7 +199,7 @@ class LLMRing:
             return opened
 
         # No structured output: no extra layer on the hot path.
-        chunks = _engine.stream(open_first, lambda: self._deadlines(request))
+        chunks = _engine.stream(open_first, functools.partial(self._deadlines, request))
         return chunks if spec is None else structured_stream(chunks, spec)
 
     async def _first_to_answer(
@@ -217,11 +218,11 @@ class LLMRing:
         policy = self._policy(request)
         log = AttemptLog()
 
-        async def start(ref: ModelRef) -> T:
+        def start(ref: ModelRef) -> Awaitable[T]:  # no frame of its own while it waits
             provider = self.provider(ref.provider)
-            return await with_retries(
+            return with_retries(
                 ref,
-                lambda attempt: send(provider, ref, attempt),
+                functools.partial(send, provider, ref),  # send(provider, ref, attempt)
                 policy,
                 deadlines,
                 log,

@@ -5,13 +5,18 @@ httpx for requests, responses and timeouts, with ``PoolTransport`` underneath so
 thousands of concurrent streams cost what one does (see the README, "Thousands of concurrent
 streams", for why not httpcore's pool).
 
-- ``connection.py``  one HTTP/1.1 connection: h11 over an anyio stream, TLS included
-- ``pool.py``        slots, idle stacks per origin, FIFO waiters; O(1) per request
-- ``transport.py``   the ``httpx.AsyncBaseTransport`` that sends a request on a pooled connection
+- ``connect.py``        opening a TCP connection (RFC 8305 addresses, no task in the common case)
+- ``socket_stream.py``  an anyio byte stream straight over the non-blocking socket
+- ``connection.py``     one HTTP/1.1 connection: h11 over that stream, TLS included
+- ``pool.py``           slots, idle stacks per origin, FIFO waiters; O(1) per request
+- ``transport.py``      the ``httpx.AsyncBaseTransport`` that sends a request on a pooled connection
+- ``client.py``         the ``httpx.AsyncClient`` over it, whose streamed requests skip httpx's
+                        client layer
 """
 
 from __future__ import annotations
 
+from llmring._pool.client import PoolClient
 from llmring._pool.pool import ConnectionPool, PoolTimeout
 from llmring._pool.transport import PoolTransport
 
@@ -19,6 +24,7 @@ __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "KEEPALIVE_EXPIRY",
     "ConnectionPool",
+    "PoolClient",
     "PoolTimeout",
     "PoolTransport",
     "pool_transport",

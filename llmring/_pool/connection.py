@@ -7,12 +7,11 @@ layers above (httpx, then ``llmring._transport``) see nothing new.
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 import ssl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import anyio
 import anyio.abc
@@ -20,12 +19,14 @@ import h11
 import httpx
 from anyio.streams.tls import TLSStream
 
+from llmring._pool.connect import connect_tcp
+
 __all__ = ["Connection", "NothingSentError", "Origin", "open_connection"]
 
 Origin = tuple[str, str, int]
 """``(scheme, host, port)``: connections are only ever reused for the same origin."""
 
-_READ_SIZE = 4096  # per receive; also the most read ahead of the parser (see below)
+_READ_SIZE = 4096  # per receive: the most read ahead of the parser; the rest waits in the kernel
 _WRITE_BATCH = 65536
 _NETWORK_ERRORS = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
@@ -38,21 +39,43 @@ class NothingSentError(Exception):
     """
 
 
-@contextmanager
-def _mapped(
-    timeout_error: type[httpx.TimeoutException], network_error: type[httpx.TransportError]
-) -> Iterator[None]:
-    """The httpx exception for a timeout, a protocol violation or a network failure."""
-    try:
-        yield
-    except TimeoutError as exc:
-        raise timeout_error(str(exc) or timeout_error.__name__) from exc
-    except h11.RemoteProtocolError as exc:
-        raise httpx.RemoteProtocolError(str(exc)) from exc
-    except h11.LocalProtocolError as exc:
-        raise httpx.LocalProtocolError(str(exc)) from exc
-    except _NETWORK_ERRORS as exc:
-        raise network_error(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+class _Mapped:
+    """Raises the httpx exception for a timeout, a protocol violation or a network failure.
+
+    A class, not a ``@contextmanager``: no generator per use (one per connection opened and
+    per request written, thousands alive at once when thousands of streams start together).
+    """
+
+    __slots__ = ("_network_error", "_timeout_error")
+
+    def __init__(
+        self,
+        timeout_error: type[httpx.TimeoutException],
+        network_error: type[httpx.TransportError],
+    ) -> None:
+        self._timeout_error = timeout_error
+        self._network_error = network_error
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, TimeoutError):
+            raise self._timeout_error(str(exc) or self._timeout_error.__name__) from exc
+        if isinstance(exc, h11.RemoteProtocolError):
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        if isinstance(exc, h11.LocalProtocolError):
+            raise httpx.LocalProtocolError(str(exc)) from exc
+        if isinstance(exc, _NETWORK_ERRORS):
+            raise self._network_error(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+
+_CONNECT_ERRORS = _Mapped(httpx.ConnectTimeout, httpx.ConnectError)
+_WRITE_ERRORS = _Mapped(httpx.WriteTimeout, httpx.WriteError)
 
 
 async def open_connection(
@@ -60,9 +83,8 @@ async def open_connection(
 ) -> Connection:
     """A new connection to ``origin`` (TLS for https), within ``connect_timeout`` seconds."""
     scheme, host, port = origin
-    with _mapped(httpx.ConnectTimeout, httpx.ConnectError), anyio.fail_after(connect_timeout):
-        stream: anyio.abc.ByteStream = await anyio.connect_tcp(host, port)
-        _limit_read_ahead(stream)
+    with _CONNECT_ERRORS, anyio.fail_after(connect_timeout):
+        stream: anyio.abc.ByteStream = await connect_tcp(host, port)
         if scheme == "https":
             assert ssl_context is not None
             try:
@@ -127,8 +149,11 @@ class Connection:
 
     async def _write(self, data: bytes, write_timeout: float | None, may_retry: bool) -> None:
         try:
-            with _mapped(httpx.WriteTimeout, httpx.WriteError), anyio.fail_after(write_timeout):
-                await self._stream.send(data)
+            with _WRITE_ERRORS:
+                with _deadline(write_timeout) as scope:
+                    await self._stream.send(data)
+                if scope.cancelled_caught:
+                    raise TimeoutError
         except httpx.WriteError as exc:
             if may_retry:
                 raise NothingSentError(str(exc)) from exc
@@ -164,11 +189,19 @@ class Connection:
                             "the server closed the connection without sending a complete response"
                         )
                     return event
-                with anyio.fail_after(read_timeout):
-                    try:
+                # Once per read, thousands of streams waiting in it at once: no scope at all
+                # without a timeout, and a bare one (``_deadline``) with.
+                scope = None
+                try:
+                    if read_timeout is None:
                         data = await self._stream.receive(_READ_SIZE)
-                    except anyio.EndOfStream:
-                        data = b""
+                    else:
+                        with _deadline(read_timeout) as scope:
+                            data = await self._stream.receive(_READ_SIZE)
+                except anyio.EndOfStream:
+                    data = b""
+                if scope is not None and scope.cancelled_caught:
+                    raise TimeoutError
                 connection.receive_data(data)
         except TimeoutError as exc:
             raise httpx.ReadTimeout(str(exc) or "ReadTimeout") from exc
@@ -196,19 +229,12 @@ class Connection:
             await anyio.aclose_forcefully(self._stream)
 
 
-def _limit_read_ahead(stream: anyio.abc.ByteStream) -> None:
-    """Read from the socket no more than one ``receive`` asks for.
-
-    Under asyncio, anyio's socket stream reads up to 256 KiB per wake-up (asyncio's
-    ``max_size``) and queues what the caller did not ask for: a consumer slower than its server
-    then holds the rest of every response in memory, per connection (at 5,000 streams that was
-    most of the peak RSS). With the transport reading ``_READ_SIZE`` at a time, the backlog
-    stays in the kernel's socket buffer, where TCP flow control keeps it bounded, as it does
-    under trio, which reads exactly what is asked for.
-    """
-    transport = getattr(stream, "_transport", None)  # anyio's asyncio SocketStream
-    if transport is not None and isinstance(getattr(transport, "max_size", None), int):
-        transport.max_size = _READ_SIZE
+def _deadline(timeout: float | None) -> anyio.CancelScope:
+    """A cancel scope that ends ``timeout`` seconds from now (``None``: never); cheaper than
+    ``anyio.fail_after``, a generator-based context manager."""
+    return anyio.CancelScope(
+        deadline=math.inf if timeout is None else anyio.current_time() + timeout
+    )
 
 
 def _readable(sock: socket.socket | None) -> bool:
