@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 
+from llmring._attempts import AttemptLog
 from llmring._body import BodyReader, read_at_most
 from llmring._observe import SILENT, CallWatch, Observer
 from llmring._redaction import redact_error
@@ -165,10 +166,11 @@ def _feed_first(opened: OpenedStream, payloads: list[str]) -> bool:
 
 
 async def stream(
-    open_first: Callable[[CallDeadlines], Awaitable[OpenedStream]],
+    open_first: Callable[[CallDeadlines], tuple[Awaitable[OpenedStream], AttemptLog]],
     start: Callable[[], CallDeadlines],
 ) -> AsyncGenerator[StreamChunk, None]:
-    """The chunks of the stream ``open_first`` opens (after any retries and fallback).
+    """The chunks of the stream ``open_first`` opens (after any retries and fallback): it
+    gives what to await for the opened stream, and the log of the attempts made for it.
 
     ``start`` fixes the call's deadlines when the first chunk is asked for: the call starts then.
 
@@ -178,7 +180,9 @@ async def stream(
     ``timing`` and ``attempts``.
     """
     deadlines = start()
-    opened = await open_first(deadlines)
+    opening, log = open_first(deadlines)
+    opened = await opening
+    opened.attempts = log.public()
     parser, decoder = opened.parser, opened.decoder
     count = 0
     final: StreamChunk | None = None

@@ -159,8 +159,8 @@ class LLMRing:
                 attempt=attempt,
             )
 
-        response, log = await self._first_to_answer(request, refs, profile, deadlines, send)
-        response = response.model_copy(update={"attempts": log.public()})
+        answer, log = self._first_to_answer(request, refs, profile, deadlines, send)
+        response = (await answer).model_copy(update={"attempts": log.public()})
         return response if spec is None else apply_spec(spec, response)
 
     def chat_stream(
@@ -177,32 +177,38 @@ class LLMRing:
         refs = self.resolve(request.model, profile)
         spec = output_spec(request.response_format)  # a malformed one raises here
 
-        async def open_first(deadlines: CallDeadlines) -> _engine.OpenedStream:
-            def send(
-                provider: Provider, ref: ModelRef, attempt: int
-            ) -> Awaitable[_engine.OpenedStream]:
-                return _engine.open_attempt(
-                    self._client,
-                    provider,
-                    request,
-                    ref,
-                    deadlines,
-                    max_event_bytes=self._max_event_bytes,
-                    observer=self._observer,
-                    attempt=attempt,
-                )
-
-            opened, log = await self._first_to_answer(
-                request, refs, profile, deadlines, send, discard=_close
-            )
-            opened.attempts = log.public()
-            return opened
+        # Plain functions that build what is awaited: thousands of streams wait in here, and
+        # a frame of their own would be held by each.
+        def open_first(
+            deadlines: CallDeadlines,
+        ) -> tuple[Awaitable[_engine.OpenedStream], AttemptLog]:
+            send = functools.partial(self._open_attempt, request, deadlines)
+            return self._first_to_answer(request, refs, profile, deadlines, send, discard=_close)
 
         # No structured output: no extra layer on the hot path.
         chunks = _engine.stream(open_first, functools.partial(self._deadlines, request))
         return chunks if spec is None else structured_stream(chunks, spec)
 
-    async def _first_to_answer(
+    def _open_attempt(
+        self,
+        request: LLMRequest,
+        deadlines: CallDeadlines,
+        provider: Provider,
+        ref: ModelRef,
+        attempt: int,
+    ) -> Awaitable[_engine.OpenedStream]:
+        return _engine.open_attempt(
+            self._client,
+            provider,
+            request,
+            ref,
+            deadlines,
+            max_event_bytes=self._max_event_bytes,
+            observer=self._observer,
+            attempt=attempt,
+        )
+
+    def _first_to_answer(
         self,
         request: LLMRequest,
         refs: list[ModelRef],
@@ -211,9 +217,10 @@ class LLMRing:
         send: Callable[[Provider, ModelRef, int], Awaitable[T]],
         *,
         discard: Callable[[T], Awaitable[None]] | None = None,
-    ) -> tuple[T, AttemptLog]:
+    ) -> tuple[Awaitable[T], AttemptLog]:
         """What ``send`` gives for the first model of ``refs`` that answers, each model with
-        its retries (``_attempts``), in order or hedged (``fallback``); and the attempts made.
+        its retries (``_attempts``), in order or hedged (``fallback``), to await; and the log
+        of the attempts it makes.
         """
         policy = self._policy(request)
         log = AttemptLog()
@@ -229,7 +236,7 @@ class LLMRing:
                 self._observer,
             )
 
-        answer = await first_to_answer(
+        answer = first_to_answer(
             request.model,
             refs,
             start,
