@@ -14,7 +14,6 @@ import warnings
 from contextlib import aclosing
 
 import anyio
-import anyio.abc
 import httpx
 import pytest
 import respx
