@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from llmring.testing import split_events
-
-if TYPE_CHECKING:
-    from tests.loopback.request import Request
+from tests.loopback.request import Request
 
 #: How the end of the body is told: ``chunked`` transfer-encoding, a ``length`` header
 #: (the one in ``headers`` if there is one, a lie included), or ``close`` (the server closes
@@ -71,7 +69,7 @@ def streamed(
 #: A script says what each request gets: one reply for all; a list, in order (the last
 #: repeats); per path, in order (the last repeats); or a function of the request.
 Script: TypeAlias = (
-    Reply | Sequence[Reply] | Mapping[str, Sequence[Reply]] | Callable[["Request[Any]"], Reply]
+    Reply | Sequence[Reply] | Mapping[str, Sequence[Reply]] | Callable[[Request[Any]], Reply]
 )
 
 
