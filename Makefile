@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m llmring.demo
 
-## The test suite, offline, on asyncio and trio.
+## The test suite, offline, on asyncio and trio. Bytecode, pytest's rewritten test modules
+## included, is cached under .venv even where PYTHONDONTWRITEBYTECODE is set: collecting
+## takes ~3 s instead of ~6, and the forty-odd Pythons the tests start reuse it too.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check llmring tests benchmarks

@@ -40,7 +40,7 @@ from llmring._pool import PoolTransport  # noqa: E402
 from llmring.exceptions import LLMRingError  # noqa: E402
 from llmring.providers import register_provider  # noqa: E402
 from tests.fakes import FakeProvider, ndjson  # noqa: E402
-from tests.loopback import Reply, serve_script  # noqa: E402
+from tests.loopback import Reply, serve  # noqa: E402
 
 POOL = 5
 CONCURRENCY = 40
@@ -172,7 +172,7 @@ async def soak(streams: int, seed: int, run_limit: float) -> dict[str, object]:
     hangs = 0
     unexpected: list[str] = []
     with lockfile() as path:
-        async with serve_script(lambda _path, _n: server_reply(rng)) as server:
+        async with serve(lambda _request: server_reply(rng)) as server:
             service = LLMRing(
                 max_connections=POOL,
                 timeout=TIMEOUT,
@@ -219,7 +219,7 @@ async def soak(streams: int, seed: int, run_limit: float) -> dict[str, object]:
                     break
                 await anyio.sleep(0.01)
             left_open = server.opened - server.closed
-            requests = len(server.served)
+            requests = len(server.requests)
     return {
         "streams": streams,
         "finished": done,

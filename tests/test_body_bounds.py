@@ -18,7 +18,7 @@ import pytest
 from llmring import LLMRequest, LLMRing, Message
 from llmring._transport import MAX_ERROR_BODY_BYTES
 from llmring.exceptions import ProviderOverloadedError, ProviderResponseError, ResponseTooLargeError
-from tests.loopback import Reply, serve_script
+from tests.loopback import Reply, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -45,12 +45,12 @@ def endless(head: bytes, blocks: int, *, status: int = 200, content_type: str = 
 
 async def test_a_chat_body_over_max_response_bytes_is_refused_and_its_connection_closed() -> None:
     big = endless(b'{"model": "llama3.2", "message": {"content": "', 64)  # 4 MiB, then open
-    async with serve_script({CHAT: [big]}) as server, ring(server.url, max_response_bytes=MB) as r:
+    async with serve({CHAT: [big]}) as server, ring(server.url, max_response_bytes=MB) as r:
         with anyio.fail_after(5):  # the response never ends: only the bound stops the read
             with pytest.raises(ResponseTooLargeError) as caught:
                 await r.chat(REQUEST)
         with anyio.fail_after(5):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     error = caught.value
     assert (error.limit, error.status_code, error.provider) == (MB, 200, "ollama")
     assert str(error) == (
@@ -58,13 +58,13 @@ async def test_a_chat_body_over_max_response_bytes_is_refused_and_its_connection
         "LLMRing(max_response_bytes=...) if the provider really sends answers that large)"
     )
     assert error.body_excerpt is not None and len(error.body_excerpt) == 500
-    assert server.served[0].client_left
+    assert server.requests[0].client_left
 
 
 async def test_a_chat_body_within_max_response_bytes_is_read() -> None:
     answer = Reply(body=[DONE[:40], DONE[40:]], content_type="application/json")
     async with (
-        serve_script({CHAT: [answer]}) as server,
+        serve({CHAT: [answer]}) as server,
         ring(server.url, max_response_bytes=len(DONE)) as r,
     ):
         response = await r.chat(REQUEST)
@@ -74,43 +74,43 @@ async def test_a_chat_body_within_max_response_bytes_is_read() -> None:
 async def test_an_error_body_is_read_up_to_1_mib_and_raised_as_its_status() -> None:
     page = b'{"error": "overloaded, and then some: '
     down = endless(page, MAX_ERROR_BODY_BYTES // len(BLOCK) + 4, status=503)
-    async with serve_script({CHAT: [down]}) as server, ring(server.url) as r:
+    async with serve({CHAT: [down]}) as server, ring(server.url) as r:
         with anyio.fail_after(5):
             with pytest.raises(ProviderOverloadedError) as caught:
                 await r.chat(REQUEST)
         with anyio.fail_after(5):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     error = caught.value  # still a 503: retryable, a fallback's cue, whatever its size
     assert error.status_code == 503
     assert str(error).endswith(
         f"(the error body was cut at {MAX_ERROR_BODY_BYTES} bytes, the rest unread)"
     )
     assert error.body_excerpt == (page + BLOCK)[:500].decode()
-    assert server.served[0].client_left
+    assert server.requests[0].client_left
 
 
 async def test_a_streamed_call_bounds_its_error_body_too() -> None:
     down = endless(
         b"<html><title>502 Bad Gateway</title>", 40, status=502, content_type="text/html"
     )
-    async with serve_script({CHAT: [down]}) as server, ring(server.url) as r:
+    async with serve({CHAT: [down]}) as server, ring(server.url) as r:
         with anyio.fail_after(5):
             with pytest.raises(ProviderOverloadedError) as caught:
                 async for _ in r.chat_stream(REQUEST):
                     pass
         with anyio.fail_after(5):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     assert str(caught.value) == (
         "ollama:llama3.2 (HTTP 502): the server answered with an HTML page: 502 Bad Gateway "
         f"(the error body was cut at {MAX_ERROR_BODY_BYTES} bytes, the rest unread)"
     )
-    assert server.served[0].client_left
+    assert server.requests[0].client_left
 
 
 async def test_a_stream_of_the_wrong_content_type_shows_500_bytes_of_it() -> None:
     wrong = endless(b"<html>not a stream", 40, content_type="text/html")
     request = REQUEST.model_copy(update={"model": "openai:gpt-4o-mini"})
-    async with serve_script({"/chat/completions": [wrong]}) as server:
+    async with serve({"/chat/completions": [wrong]}) as server:
         async with LLMRing(
             api_keys={"openai": "sk-test"}, base_urls={"openai": server.url}, max_retries=0
         ) as r:
@@ -119,9 +119,9 @@ async def test_a_stream_of_the_wrong_content_type_shows_500_bytes_of_it() -> Non
                     async for _ in r.chat_stream(request):
                         pass
         with anyio.fail_after(5):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     assert caught.value.body_excerpt == (b"<html>not a stream" + BLOCK)[:500].decode()
-    assert server.served[0].client_left
+    assert server.requests[0].client_left
 
 
 class _CountedBody(httpx.AsyncByteStream):

@@ -17,8 +17,8 @@ from llmring import LLMRequest, LLMRing, Message
 from llmring.exceptions import CassetteMismatchError, ProviderRateLimitError
 from llmring.testing import cassette
 from llmring.testing.format import INDEX_NAME, read_index
-from tests.cassette_server import Reply, Seen, provider_reply, provider_server
 from tests.conftest import RECORDINGS
+from tests.loopback import Reply, Request, provider_reply, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -30,12 +30,12 @@ def counting_answers() -> Any:
     """Answer each request with ``answer <n>`` (n counts from 1), so replays are told apart."""
     calls = 0
 
-    def answer(seen: Seen) -> Reply:
+    def answer(seen: Request[Any]) -> Reply:
         nonlocal calls
         calls += 1
         body = json.loads(json.dumps(TEMPLATE))
         body["choices"][0]["message"]["content"] = f"answer {calls}"
-        return Reply([json.dumps(body).encode()], "application/json")
+        return Reply(body=[json.dumps(body).encode()], content_type="application/json")
 
     return answer
 
@@ -57,7 +57,7 @@ async def chat(url: str, prompt: str, **extra: Any) -> str:
 
 async def test_once_records_then_replays_repeats_in_recorded_order(tmp_path: Path) -> None:
     path = tmp_path / "c"
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(path, mode="once"):
             first = [await chat(server.url, "hi"), await chat(server.url, "hi")]
             other = await chat(server.url, "bye")
@@ -82,7 +82,7 @@ async def test_once_records_then_replays_repeats_in_recorded_order(tmp_path: Pat
 
 async def test_none_refuses_an_unrecorded_request_showing_the_closest(tmp_path: Path) -> None:
     path = tmp_path / "c"
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(path, mode="once"):
             await chat(server.url, "what is the capital of France?")
         with cassette(path, mode="none"), pytest.raises(CassetteMismatchError) as caught:
@@ -98,7 +98,7 @@ async def test_none_refuses_an_unrecorded_request_showing_the_closest(tmp_path: 
 
 
 async def test_a_repeat_beyond_the_recorded_ones_is_a_mismatch(tmp_path: Path) -> None:
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(tmp_path, mode="once"):
             await chat(server.url, "hi")
         with cassette(tmp_path, mode="once"):
@@ -115,7 +115,7 @@ async def test_none_without_a_cassette_says_it_is_missing(tmp_path: Path) -> Non
 
 
 async def test_new_episodes_replays_matches_and_records_the_rest(tmp_path: Path) -> None:
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(tmp_path, mode="once"):
             await chat(server.url, "hi")
         with cassette(tmp_path, mode="new_episodes") as tape:
@@ -130,7 +130,7 @@ async def test_new_episodes_replays_matches_and_records_the_rest(tmp_path: Path)
 
 
 async def test_all_records_afresh_and_drops_the_old_bodies(tmp_path: Path) -> None:
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(tmp_path, mode="all"):
             await chat(server.url, "one")
             await chat(server.url, "two")
@@ -145,7 +145,7 @@ async def test_all_records_afresh_and_drops_the_old_bodies(tmp_path: Path) -> No
 
 
 async def test_volatile_fields_and_match_on(tmp_path: Path) -> None:
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(tmp_path, mode="once"):
             await chat(server.url, "hi", extra_params={"user": "run-1", "seed": 1})
         with cassette(tmp_path, mode="none"):  # "user" is volatile by default, "seed" is not
@@ -167,7 +167,7 @@ def test_sync_code_and_rings_created_deep_inside(tmp_path: Path, backend: str) -
     async def application(url: str) -> str:
         return await chat(url, "deep")
 
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         with cassette(tmp_path, mode="once"):
             recorded = anyio.run(application, server.url, backend=backend)
         url = server.url
@@ -177,7 +177,7 @@ def test_sync_code_and_rings_created_deep_inside(tmp_path: Path, backend: str) -
 
 
 async def test_async_with_and_the_block_ends_the_cassette(tmp_path: Path) -> None:
-    with provider_server(counting_answers()) as server:
+    with serve_in_thread(counting_answers()) as server:
         async with cassette(tmp_path, mode="once") as tape:
             await chat(server.url, "hi")
         assert await chat(server.url, "hi") == "answer 2"  # outside: the network again
@@ -206,8 +206,8 @@ def test_importing_llmring_testing_does_not_import_pytest() -> None:
 
 async def test_an_error_answer_replays_as_the_same_typed_error(tmp_path: Path) -> None:
     body = (RECORDINGS / "openai" / "error-429.json").read_bytes()
-    reply = Reply([body], "application/json", status=429, headers={"retry-after": "7"})
-    with provider_server(reply) as server:
+    reply = Reply(429, {"retry-after": "7"}, [body], content_type="application/json")
+    with serve_in_thread(reply) as server:
         with cassette(tmp_path, mode="once"), pytest.raises(ProviderRateLimitError) as live:
             await chat(server.url, "hi")
         url = server.url
@@ -218,7 +218,7 @@ async def test_an_error_answer_replays_as_the_same_typed_error(tmp_path: Path) -
 
 async def test_a_stream_left_early_records_what_was_read(tmp_path: Path) -> None:
     request = ask("hi")
-    with provider_server(provider_reply("openai", reads=4, gap=0.02)) as server:
+    with serve_in_thread(provider_reply("openai", reads=4, gap=0.02)) as server:
         with cassette(tmp_path, mode="once"):
             ring = LLMRing(api_keys={"openai": KEY}, base_urls={"openai": server.url})
         async with ring, aclosing(ring.chat_stream(request)) as chunks:
@@ -229,7 +229,7 @@ async def test_a_stream_left_early_records_what_was_read(tmp_path: Path) -> None
     [interaction] = index.interactions
     assert interaction.response.complete is False
     body = (tmp_path / interaction.response.body_file).read_bytes()
-    assert 0 < len(body) < len(b"".join(provider_reply("openai", reads=4).reads))
+    assert 0 < len(body) < len(b"".join(provider_reply("openai", reads=4).pieces))
     with cassette(tmp_path, mode="none"):
         ring = LLMRing(api_keys={"openai": KEY}, base_urls={"openai": url})
     async with ring, aclosing(ring.chat_stream(request)) as chunks:  # made inside: replays

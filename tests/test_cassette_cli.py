@@ -9,8 +9,8 @@ import pytest
 from llmring.cli import main
 from llmring.testing import load_recording
 from llmring.testing.format import read_index
-from tests.cassette_server import provider_reply, provider_server
 from tests.conftest import RECORDINGS
+from tests.loopback import provider_reply, serve_in_thread
 
 KEY = "sk-cli-SECRET-8888888888"
 
@@ -20,7 +20,7 @@ def test_record_then_replay_a_cassette(
 ) -> None:
     expected = load_recording(RECORDINGS / "openai" / "utf8.sse").expect["text"]
     tape = tmp_path / "hello"
-    with provider_server(provider_reply("openai")) as server:
+    with serve_in_thread(provider_reply("openai")) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         code = main(["chat", "hi", "--model", "openai:gpt-4o-mini", "--record", str(tape)])

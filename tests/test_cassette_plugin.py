@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 from llmring.testing import load_recording
-from tests.cassette_server import provider_reply, provider_server
 from tests.conftest import RECORDINGS
+from tests.loopback import provider_reply, serve_in_thread
 
 KEY = "sk-plugin-SECRET-7777777777"
 
@@ -107,7 +107,7 @@ def test_record_then_replay_offline_in_ci(tmp_path: Path) -> None:
     (tests / "test_app.py").write_text(textwrap.dedent(EXAMPLE.format(expected=expected)))
     env = {k: v for k, v in os.environ.items() if k != "CI" and not k.endswith("_API_KEY")}
 
-    with provider_server(provider_reply("openai")) as server:
+    with serve_in_thread(provider_reply("openai")) as server:
         first = run_suite(tmp_path, {**env, "EXAMPLE_URL": server.url, "OPENAI_API_KEY": KEY})
         url = server.url
     assert first.returncode == 0, first.stdout + first.stderr

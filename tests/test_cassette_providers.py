@@ -17,8 +17,8 @@ from llmring import LLMRequest, LLMRing, Message, StreamChunk
 from llmring.testing import Pace, cassette, load_recording
 from llmring.testing.format import read_index
 from llmring.testing.streams import replay_pieces
-from tests.cassette_server import STREAM_FILES, provider_reply, provider_server
 from tests.expectations import without_timing
+from tests.loopback import STREAM_FILES, provider_reply, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +54,7 @@ def pauses(times: list[float]) -> list[float]:
 async def test_record_then_replay_with_the_server_gone(provider: str, tmp_path: Path) -> None:
     path = tmp_path / provider
     reply = provider_reply(provider, reads=3, gap=GAP)
-    with provider_server(reply) as server:
+    with serve_in_thread(reply) as server:
         url = server.url
         with cassette(path, mode="once") as tape:
             live, _ = await stream(provider, url)
@@ -67,7 +67,7 @@ async def test_record_then_replay_with_the_server_gone(provider: str, tmp_path: 
     recorded_pauses = [
         b - a for (a, _), (b, _) in itertools.pairwise(interaction.response.reads) if b - a > BURST
     ]
-    assert len(recorded_pauses) == len(reply.reads) - 1 >= 1
+    assert len(recorded_pauses) == len(reply.pieces) - 1 >= 1
 
     replays: list[tuple[Pace, int | None]] = [("instant", None), ("instant", 7), ("recorded", None)]
     for pace, seed in replays:
@@ -86,7 +86,7 @@ async def test_record_then_replay_with_the_server_gone(provider: str, tmp_path: 
 def test_rechunk_cuts_inside_characters_and_crlfs(provider: str) -> None:
     """The random cuts of the proof above really fall inside multi-byte characters (and
     inside CRLFs, for Google's CRLF-framed stream), and lose no byte."""
-    body = b"".join(provider_reply(provider).reads)
+    body = b"".join(provider_reply(provider).pieces)
     pieces, _ = replay_pieces(body, [(0.0, len(body))], rechunk=7)
     assert b"".join(pieces) == body
     ends = list(itertools.accumulate(len(piece) for piece in pieces))[:-1]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,8 +13,8 @@ import pytest
 from llmring import LLMRequest, LLMRing, Message
 from llmring.testing import cassette
 from llmring.testing.scrubbing import REDACTED, Scrubber
-from tests.cassette_server import Reply, Seen, provider_reply, provider_server
 from tests.conftest import RECORDINGS
+from tests.loopback import Reply, Request, provider_reply, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +29,7 @@ CUSTOM = "customer-account-SECRET-6666"
 EVERY_KEY = [*KEYS.values(), ANTHROPIC_ENV_KEY, QUERY_KEY, CUSTOM]
 
 
-def echoing(seen: Seen) -> Reply:
+def echoing(seen: Request[Any]) -> Reply:
     """Answer like the provider the path names, echoing the caller's key in a header and in
     the body, as error bodies do ("Incorrect API key provided: sk-...")."""
     key = next(
@@ -47,14 +49,17 @@ def echoing(seen: Seen) -> Reply:
     else:
         body = json.loads((RECORDINGS / "openai" / "complete-text.json").read_bytes())
         body["choices"][0]["message"]["content"] = f"you sent {key}"
-        reply = Reply([json.dumps(body).encode()], "application/json")
-    reply.headers = {"x-echo-key": key, "set-cookie": f"session={key}"}
-    reply.reads = (
-        [*reply.reads, f": comment {key}\n\n".encode()]
-        if reply.content_type.startswith("text/event-stream")
-        else reply.reads
+        reply = Reply(body=[json.dumps(body).encode()], content_type="application/json")
+    comment = f": comment {key}\n\n".encode()
+    return replace(
+        reply,
+        headers={"x-echo-key": key, "set-cookie": f"session={key}"},
+        body=(
+            [*reply.body, comment]
+            if reply.content_type.startswith("text/event-stream")
+            else reply.body
+        ),
     )
-    return reply
 
 
 def written(directory: Path) -> dict[str, bytes]:
@@ -65,7 +70,7 @@ async def test_no_key_is_written_anywhere(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_ENV_KEY)
     path = tmp_path / "c"
     prompt = f"my account is {CUSTOM}"
-    with provider_server(echoing) as server:
+    with serve_in_thread(echoing) as server:
         urls = {name: server.url for name in (*KEYS, "anthropic")}
         with cassette(path, mode="once", secrets=[CUSTOM]):
             async with LLMRing(api_keys=KEYS, base_urls=urls) as ring:

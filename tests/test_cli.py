@@ -13,12 +13,10 @@ import os
 import re
 import select
 import signal
-import socketserver
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from llmring.cli.chat import ChunkPrinter
 from llmring.demo import demo_argv
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, ROOT
+from tests.loopback import Reply, serve_in_thread
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -133,68 +132,15 @@ def meta(path: Path) -> dict[str, Any]:
 # --- a local stand-in for Ollama -------------------------------------------------------
 
 
-class OllamaStub(socketserver.ThreadingTCPServer):
-    """Answers every POST with ``lines`` (NDJSON), then closes, or with ``hang`` waits until
-    the client hangs up and records when it did."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, lines: Sequence[bytes], *, hang: bool = False) -> None:
-        super().__init__(("127.0.0.1", 0), _StubHandler)
-        self.lines = list(lines)
-        self.hang = hang
-        self.bodies: list[dict[str, Any]] = []
-        self.client_gone = threading.Event()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _StubHandler(socketserver.StreamRequestHandler):
-    server: OllamaStub
-
-    def handle(self) -> None:
-        length = 0
-        while (line := self.rfile.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        self.server.bodies.append(json.loads(self.rfile.read(length)))
-        self.wfile.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n"
-        )
-        for line in self.server.lines:
-            self.wfile.write(line)
-            self.wfile.flush()
-        if self.server.hang:
-            self.connection.settimeout(10)
-            try:
-                while self.connection.recv(1024):
-                    pass
-            except (TimeoutError, ConnectionError):
-                return
-            self.server.client_gone.set()
-
-
-@pytest.fixture
-def ollama_stub() -> Iterator[type[OllamaStub]]:
-    servers: list[OllamaStub] = []
-
-    class Started(OllamaStub):
-        def __init__(self, lines: Sequence[bytes], *, hang: bool = False) -> None:
-            super().__init__(lines, hang=hang)
-            servers.append(self)
-            threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    yield Started
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 OLLAMA_TEXT = RECORDINGS / "ollama" / "text.ndjson"
+
+
+def ollama_reply(lines: int | None = None, *, hang: bool = False) -> Reply:
+    """Ollama's recorded text stream (its first ``lines``), each line one write, the end
+    marked by closing the connection; with ``hang`` the server instead waits for the client
+    to hang up."""
+    body = OLLAMA_TEXT.read_bytes().splitlines(keepends=True)[:lines]
+    return Reply(body=body, framing="close", hang=hang)
 
 
 # --- help and usage --------------------------------------------------------------------
@@ -609,25 +555,25 @@ def test_replay_error_status_exits_1(tmp_path: Path) -> None:
 # --- chat: live, against the local stand-in ---------------------------------------------
 
 
-def test_prompt_from_stdin_is_sent(ollama_stub: type[OllamaStub], tmp_path: Path) -> None:
-    stub = ollama_stub(OLLAMA_TEXT.read_bytes().splitlines(keepends=True))
-    result = llmring(
-        "chat",
-        "-",
-        "--model",
-        "ollama:llama3.2",
-        "--system",
-        "Be brief.",
-        cwd=tmp_path,
-        stdin="Why is the sky blue?\n",
-        env=clean_env(OLLAMA_BASE_URL=stub.url),
-    )
+def test_prompt_from_stdin_is_sent(tmp_path: Path) -> None:
+    with serve_in_thread(ollama_reply()) as stub:
+        result = llmring(
+            "chat",
+            "-",
+            "--model",
+            "ollama:llama3.2",
+            "--system",
+            "Be brief.",
+            cwd=tmp_path,
+            stdin="Why is the sky blue?\n",
+            env=clean_env(OLLAMA_BASE_URL=stub.url),
+        )
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
         meta(OLLAMA_TEXT)["expect"]["text"] + "\n",
         "",
     )
-    [body] = stub.bodies
+    [body] = [request.json() for request in stub.requests]
     assert (body["model"], body["stream"], body["messages"]) == (
         "llama3.2",
         True,
@@ -683,22 +629,22 @@ def test_ctrl_c_stops_a_replay_at_once(tmp_path: Path) -> None:
     assert meta(path)["expect"]["text"].startswith(first.decode())
 
 
-def test_ctrl_c_closes_the_connection(ollama_stub: type[OllamaStub], tmp_path: Path) -> None:
-    stub = ollama_stub(OLLAMA_TEXT.read_bytes().splitlines(keepends=True)[:2], hang=True)
-    process = start(
-        "chat",
-        "hi",
-        "--model",
-        "ollama:llama3.2",
-        cwd=tmp_path,
-        env=clean_env(OLLAMA_BASE_URL=stub.url),
-    )
-    first = read_first_bytes(process)
-    code, seconds, out, err = interrupt(process, first)
-    assert (code, err) == (130, b"\nllmring: interrupted\n")
-    assert out in (b"Rayleigh", b"Rayleigh scattering")
-    assert seconds < 2
-    assert stub.client_gone.wait(2)
+def test_ctrl_c_closes_the_connection(tmp_path: Path) -> None:
+    with serve_in_thread(ollama_reply(2, hang=True)) as stub:
+        process = start(
+            "chat",
+            "hi",
+            "--model",
+            "ollama:llama3.2",
+            cwd=tmp_path,
+            env=clean_env(OLLAMA_BASE_URL=stub.url),
+        )
+        first = read_first_bytes(process)
+        code, seconds, out, err = interrupt(process, first)
+        assert (code, err) == (130, b"\nllmring: interrupted\n")
+        assert out in (b"Rayleigh", b"Rayleigh scattering")
+        assert seconds < 2
+        assert stub.client_gone.wait(2)
 
 
 # --- make demo -------------------------------------------------------------------------

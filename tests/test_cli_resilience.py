@@ -23,7 +23,7 @@ from llmring.cli.chat import _build_request, _chat
 from llmring.cli.values import timeout
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS, lockfile
-from tests.loopback import Reply, serve_script
+from tests.loopback import Reply, serve
 from tests.test_cli import clean_env
 
 OLLAMA_TEXT = RECORDINGS / "ollama" / "text.ndjson"
@@ -131,7 +131,7 @@ async def chat(
 
 @pytest.mark.anyio
 async def test_max_retries_asks_again_after_a_503_through_the_entry_point(tmp_path: Path) -> None:
-    async with serve_script({CHAT: [DOWN, OK]}) as server:
+    async with serve({CHAT: [DOWN, OK]}) as server:
         code, out, err, _ = await llmring(
             "chat", "hi", "--model", "ollama:llama3.2", "--max-retries", "1",
             url=server.url, cwd=tmp_path,
@@ -144,7 +144,7 @@ async def test_max_retries_asks_again_after_a_503_through_the_entry_point(tmp_pa
 async def test_max_retries_0_gives_the_first_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with serve_script({CHAT: [DOWN, OK]}) as server:
+    async with serve({CHAT: [DOWN, OK]}) as server:
         code, out, err, _ = await chat(
             "hi", "--model", "ollama:llama3.2", "--max-retries", "0",
             url=server.url, monkeypatch=monkeypatch, capsys=capsys,
@@ -160,7 +160,7 @@ async def test_hedge_after_starts_the_fallback_beside_a_silent_model(
 ) -> None:
     path = lockfile(tmp_path, "ollama:slow", "ollama:fast")
     # The first request (the primary) stays silent for 5 s; the second (the hedge) answers.
-    async with serve_script({CHAT: [SLOW, OK]}) as server:
+    async with serve({CHAT: [SLOW, OK]}) as server:
         code, out, err, seconds = await chat(
             "hi", "--model", "chatbot", "--file", str(path), "--hedge-after", "0.3", "--verbose",
             url=server.url, monkeypatch=monkeypatch, capsys=capsys,
@@ -169,14 +169,14 @@ async def test_hedge_after_starts_the_fallback_beside_a_silent_model(
         assert "model: ollama:fast\n" in err
         assert seconds < 4.5  # the silent primary was not waited for
         with anyio.fail_after(5):
-            await server.served[0].left.wait()  # it was cancelled, its connection closed
+            await server.requests[0].left.wait()  # it was cancelled, its connection closed
 
 
 @pytest.mark.anyio
 async def test_timeout_first_token_gives_up_on_a_silent_model(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with serve_script({CHAT: [SLOW]}) as server:
+    async with serve({CHAT: [SLOW]}) as server:
         code, out, err, seconds = await chat(
             "hi", "--model", "ollama:llama3.2", "--max-retries", "0",
             "--timeout", "first-token=0.3", url=server.url, monkeypatch=monkeypatch, capsys=capsys,
@@ -194,7 +194,7 @@ async def test_timeout_total_cuts_a_trickling_stream_keeping_its_text(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trickle = Reply(body=[LINES[0], 5.0, *LINES[1:]])  # the first piece, then 5 s of nothing
-    async with serve_script({CHAT: [trickle]}) as server:
+    async with serve({CHAT: [trickle]}) as server:
         code, out, err, seconds = await chat(
             "hi", "--model", "ollama:llama3.2", "--timeout", "total=0.5",
             url=server.url, monkeypatch=monkeypatch, capsys=capsys,

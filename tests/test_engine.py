@@ -27,7 +27,7 @@ from llmring.providers import _CLASSES as REGISTRY
 from llmring.providers import register_provider
 from llmring.testing import ReplayStream
 from tests.fakes import FakeProvider, ndjson
-from tests.loopback import serve_stream
+from tests.loopback import Reply, serve
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-fake-SECRET-0123456789"
@@ -212,7 +212,7 @@ async def test_the_key_never_appears_in_errors_reprs_or_logs(
 
 async def test_read_timeout_mid_stream_keeps_the_partial_text() -> None:
     async with (
-        serve_stream([ndjson({"t": "slow"})]) as server,
+        serve(Reply(body=[ndjson({"t": "slow"})], hang=True)) as server,
         LLMRing(api_keys={"fake": KEY}, base_urls={"fake": server.url}, timeout=0.3) as service,
     ):
         received = []
@@ -223,6 +223,10 @@ async def test_read_timeout_mid_stream_keeps_the_partial_text() -> None:
     assert caught.value.partial is not None and caught.value.partial.content == "slow"
 
 
+#: Two lines, then the response stays open: only the client can end it.
+ONE_TWO_THEN_HANG = Reply(body=[ndjson({"t": "one"}), ndjson({"t": "two"})], hang=True)
+
+
 def pool_of_one(url: str) -> LLMRing:
     client = httpx.AsyncClient(
         limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5.0, pool=1.0)
@@ -231,7 +235,7 @@ def pool_of_one(url: str) -> LLMRing:
 
 
 async def test_break_under_aclosing_closes_the_connection_at_once() -> None:
-    async with serve_stream([ndjson({"t": "one"}), ndjson({"t": "two"})]) as server:
+    async with serve(ONE_TWO_THEN_HANG) as server:
         service = pool_of_one(server.url)
         with anyio.fail_after(5):
             async with aclosing(service.chat_stream(REQUEST)) as chunks:
@@ -251,7 +255,7 @@ async def test_break_under_aclosing_closes_the_connection_at_once() -> None:
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_plain_break_releases_the_connection_when_the_generator_is_dropped() -> None:
-    async with serve_stream([ndjson({"t": "one"}), ndjson({"t": "two"})]) as server:
+    async with serve(ONE_TWO_THEN_HANG) as server:
         service = pool_of_one(server.url)
         with anyio.fail_after(5):
             async for _ in service.chat_stream(REQUEST):
@@ -265,7 +269,7 @@ async def test_plain_break_releases_the_connection_when_the_generator_is_dropped
 
 
 async def test_cancelling_the_consumer_from_another_task_closes_the_connection() -> None:
-    async with serve_stream([ndjson({"t": "one"})]) as server:
+    async with serve(Reply(body=[ndjson({"t": "one"})], hang=True)) as server:
         service = pool_of_one(server.url)
         first_chunk = anyio.Event()
 

@@ -26,8 +26,8 @@ from llmring.providers.openai.stream import OpenAIStreamParser
 from llmring.providers.presets import PRESETS, ProviderSettings
 from llmring.testing import load_recording
 from tests.compat_bodies import LLAMACPP, PRESET_BODIES, VLLM, CompatBody, sse
-from tests.compat_server import serve
 from tests.conftest import RECORDINGS
+from tests.loopback import serve, streamed
 from tests.providers.invariants import run_parser
 
 pytestmark = pytest.mark.anyio
@@ -79,7 +79,7 @@ async def test_each_preset_streams_from_its_server(
 ) -> None:
     expect = PRESET_BODIES[name]
     prefix = name.upper()
-    async with serve(expect.body) as server:
+    async with serve(streamed(expect.body)) as server:
         monkeypatch.setenv(f"{prefix}_BASE_URL", server.url + "/v1")
         if name in KEYED:
             monkeypatch.setenv(f"{prefix}_API_KEY", f"test-{name}-key")
@@ -92,9 +92,9 @@ async def test_each_preset_streams_from_its_server(
         f"Bearer test-{name}-key" if name in KEYED else None
     )
     assert seen.headers["user-agent"] == "llmring/0.1.0"
-    assert seen.body["model"] == "some-model"
+    assert seen.json()["model"] == "some-model"
     # Mistral rejects stream_options; the others are asked for usage.
-    assert ("stream_options" in seen.body) == (name != "mistral")
+    assert ("stream_options" in seen.json()) == (name != "mistral")
 
 
 @pytest.mark.parametrize("name", sorted(PRESET_BODIES))
@@ -108,7 +108,7 @@ async def test_each_preset_chats(name: str, monkeypatch: pytest.MonkeyPatch) -> 
         ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
     }
-    async with serve(json.dumps(body).encode(), content_type="application/json") as server:
+    async with serve(streamed(json.dumps(body).encode(), "application/json")) as server:
         monkeypatch.setenv(f"{name.upper()}_BASE_URL", server.url)
         monkeypatch.setenv(f"{name.upper()}_API_KEY", "k")
         async with LLMRing() as ring:
@@ -116,7 +116,7 @@ async def test_each_preset_chats(name: str, monkeypatch: pytest.MonkeyPatch) -> 
     assert (response.content, response.model, response.finish_reason) == ("Hi", f"{name}:m", "stop")
     assert (response.response_id, response.served_model) == (f"cmpl-{name}", f"{name}-served")
     assert response.timing is not None and response.timing.chunks == 0
-    assert server.requests[0].body["stream"] is False
+    assert server.requests[0].json()["stream"] is False
 
 
 async def test_a_preset_needs_its_key_and_says_which(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,8 +131,8 @@ async def test_presets_fall_back_like_the_built_in_providers(
     events: list[Event] = []
     overloaded = b'{"error": {"message": "over capacity", "type": "internal_server_error"}}'
     async with (
-        serve(overloaded, content_type="application/json", status=503) as groq,
-        serve(VLLM.body) as vllm,
+        serve(streamed(overloaded, "application/json", status=503)) as groq,
+        serve(streamed(VLLM.body)) as vllm,
     ):
         monkeypatch.setenv("GROQ_BASE_URL", groq.url)
         monkeypatch.setenv("GROQ_API_KEY", "k")
@@ -173,7 +173,7 @@ async def test_a_lockfile_declared_server_streams_by_alias_and_by_name(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MYBOX_KEY", "box-key")
-    async with serve(VLLM.body) as server:
+    async with serve(streamed(VLLM.body)) as server:
         lockfile = tmp_path / "llmring.lock"
         lockfile.write_text(LOCKFILE.format(kind="openai", url=server.url + "/v1", model="qwen"))
         async with LLMRing(lockfile_path=lockfile) as ring:
@@ -200,7 +200,7 @@ async def test_each_kind_of_declared_server(
     monkeypatch.setenv("MYBOX_KEY", "box-key")
     recorded = load_recording(RECORDINGS / recording)
     content_type = recorded.headers["content-type"]
-    async with serve(recorded.body, content_type=content_type) as server:
+    async with serve(streamed(recorded.body, content_type)) as server:
         lockfile = tmp_path / "llmring.lock"
         lockfile.write_text(LOCKFILE.format(kind=kind, url=server.url, model="m"))
         async with LLMRing(lockfile_path=lockfile) as ring:
@@ -212,14 +212,14 @@ async def test_each_kind_of_declared_server(
 
 
 async def test_constructor_providers_without_key_or_stream_usage() -> None:
-    async with serve(LLAMACPP.body) as server:
+    async with serve(streamed(LLAMACPP.body)) as server:
         settings = {"base_url": server.url, "stream_usage": False}
         async with LLMRing(providers={"gpu": settings}) as ring:
             chunks = await stream(ring, "gpu:llama")
     check_answer(chunks, LLAMACPP, "gpu:llama")
     [seen] = server.requests
     assert "authorization" not in seen.headers
-    assert "stream_options" not in seen.body
+    assert "stream_options" not in seen.json()
 
 
 def test_built_in_names_cannot_be_redeclared() -> None:
@@ -313,7 +313,7 @@ def test_without_done_a_compatible_stream_is_complete_but_openai_is_cut() -> Non
 
 
 async def test_openai_itself_still_needs_done(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with serve(LLAMACPP.body) as server:
+    async with serve(streamed(LLAMACPP.body)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "k")
         async with LLMRing() as ring:
@@ -379,7 +379,7 @@ def test_in_band_error_objects_raise_with_the_text_so_far(
 async def test_a_wrong_base_url_is_a_configuration_error_naming_the_url(
     body: bytes, content_type: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with serve(body, content_type=content_type, status=404) as server:
+    async with serve(streamed(body, content_type, status=404)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-test-key")
         async with LLMRing() as ring:
@@ -410,7 +410,7 @@ async def test_a_wrong_base_url_is_a_configuration_error_naming_the_url(
 async def test_a_model_not_found_404_stays_model_not_found(
     body: bytes, message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with serve(body, content_type="application/json", status=404) as server:
+    async with serve(streamed(body, "application/json", status=404)) as server:
         monkeypatch.setenv("VLLM_BASE_URL", server.url)
         async with LLMRing() as ring:
             with pytest.raises(ModelNotFoundError, match=message):
@@ -420,7 +420,7 @@ async def test_a_model_not_found_404_stays_model_not_found(
 async def test_a_wrong_base_url_never_falls_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    async with serve(b'{"detail":"Not Found"}', content_type="application/json", status=404) as bad:
+    async with serve(streamed(b'{"detail":"Not Found"}', "application/json", status=404)) as bad:
         monkeypatch.setenv("VLLM_BASE_URL", bad.url)
         lockfile = tmp_path / "llmring.lock"
         lockfile.write_text(

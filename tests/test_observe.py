@@ -22,9 +22,8 @@ from llmring.events import (
 )
 from llmring.exceptions import ProviderAuthenticationError, ProviderConnectionError
 from llmring.testing import load_recording
-from tests.compat_server import pieces, serve
 from tests.conftest import RECORDINGS
-from tests.loopback import Reply, serve_script
+from tests.loopback import Reply, serve, streamed
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +47,7 @@ async def test_a_stream_reports_start_first_chunk_and_finish(
     openai_env: pytest.MonkeyPatch,
 ) -> None:
     events: list[Event] = []
-    async with serve(TEXT.body) as server:
+    async with serve(streamed(TEXT.body)) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with LLMRing(on_event=events.append) as ring:
             chunks = [chunk async for chunk in ring.chat_stream(REQUEST)]
@@ -92,7 +91,7 @@ async def test_timing_costs_three_clock_reads_per_stream(
         return reads[-1]
 
     openai_env.setattr(_observe, "_clock", clock)
-    async with serve(TEXT.body) as server:
+    async with serve(streamed(TEXT.body)) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with LLMRing() as ring:
             chunks = [chunk async for chunk in ring.chat_stream(REQUEST)]
@@ -113,14 +112,14 @@ async def test_a_stream_cut_after_its_first_chunks_keeps_its_timing_on_partial(
         return reads[-1]
 
     openai_env.setattr(_observe, "_clock", clock)
-    events = pieces(TEXT.body)[:-3]  # the text deltas; no finish, usage or [DONE]
+    events = streamed(TEXT.body).pieces[:-3]  # the text deltas; no finish, usage or [DONE]
     assert len(events) >= 6
     # 0.2 s before the headers, two events, 0.1 s, the rest; then the connection breaks.
     cut = Reply(
         delay=0.2, body=[*events[:2], 0.1, *events[2:]], cut=True, content_type="text/event-stream"
     )
     received: list[StreamChunk] = []
-    async with serve_script(lambda path, n: cut) as server:
+    async with serve(cut) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with LLMRing(max_retries=0) as ring:
             with pytest.raises(ProviderConnectionError) as caught:
@@ -143,7 +142,7 @@ async def test_a_stream_cut_after_its_first_chunks_keeps_its_timing_on_partial(
 async def test_chat_reports_start_and_finish_with_timing(openai_env: pytest.MonkeyPatch) -> None:
     events: list[Event] = []
     body = load_recording(RECORDINGS / "openai" / "complete-tool-call.json").body
-    async with serve(body, content_type="application/json") as server:
+    async with serve(streamed(body, "application/json")) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with LLMRing(on_event=events.append) as ring:
             response = await ring.chat(REQUEST)
@@ -166,8 +165,8 @@ async def test_a_failure_and_a_fallback_are_reported(
     )
     caplog.set_level(logging.DEBUG, logger="llmring")
     async with (
-        serve(refused, content_type="application/json", status=401) as openai,
-        serve(TEXT.body) as vllm,
+        serve(streamed(refused, "application/json", status=401)) as openai,
+        serve(streamed(TEXT.body)) as vllm,
     ):
         openai_env.setenv("OPENAI_BASE_URL", openai.url)
         openai_env.setenv("VLLM_BASE_URL", vllm.url)
@@ -201,7 +200,7 @@ async def test_a_failure_and_a_fallback_are_reported(
 
 async def test_stopping_early_reports_a_cancelled_attempt(openai_env: pytest.MonkeyPatch) -> None:
     events: list[Event] = []
-    async with serve(TEXT.body) as server:
+    async with serve(streamed(TEXT.body)) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with (
             LLMRing(on_event=events.append) as ring,
@@ -220,7 +219,7 @@ async def test_a_hook_that_raises_breaks_nothing(
     def hook(event: Event) -> None:
         raise RuntimeError("metrics backend down")
 
-    async with serve(TEXT.body) as server:
+    async with serve(streamed(TEXT.body)) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with LLMRing(on_event=hook) as ring:
             chunks = [chunk async for chunk in ring.chat_stream(REQUEST)]
@@ -238,7 +237,7 @@ async def test_debug_lines_carry_no_key_and_text_only_when_asked(
     if log_content:
         openai_env.setenv("LLMRING_LOG_CONTENT", "1")
     caplog.set_level(logging.DEBUG, logger="llmring")
-    async with serve(TEXT.body) as server:
+    async with serve(streamed(TEXT.body)) as server:
         openai_env.setenv("OPENAI_BASE_URL", server.url)
         async with LLMRing() as ring:
             [chunk async for chunk in ring.chat_stream(REQUEST)]

@@ -15,8 +15,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from llmring import LLMRequest, LLMRing, Message
 from llmring.otel import OTelHook
 from llmring.testing import load_recording
-from tests.compat_server import serve
 from tests.conftest import RECORDINGS
+from tests.loopback import serve, streamed
 
 pytestmark = pytest.mark.anyio
 
@@ -43,8 +43,8 @@ async def test_a_fallback_gives_a_failed_span_a_fallback_span_and_an_answered_sp
     monkeypatch.setenv("GROQ_API_KEY", "gsk-otel-key")
     request = LLMRequest(model="a", messages=[Message(role="user", content="secret prompt")])
     async with (
-        serve(b"busy", content_type="text/plain", status=503) as groq,
-        serve(TEXT.body) as openai,
+        serve(streamed(b"busy", "text/plain", status=503)) as groq,
+        serve(streamed(TEXT.body)) as openai,
     ):
         monkeypatch.setenv("GROQ_BASE_URL", groq.url)
         monkeypatch.setenv("OPENAI_BASE_URL", openai.url)

@@ -10,16 +10,15 @@ import shutil
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import aclosing
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import anyio.abc
 import httpx
 import pytest
-from anyio.streams.tls import TLSListener
 
 from llmring import LLMRequest, LLMRing, Message
 from llmring._pool import ConnectionPool, PoolTimeout, PoolTransport
@@ -28,7 +27,7 @@ from llmring.exceptions import ConnectionPoolTimeoutError, LLMRingError, Provide
 from llmring.providers import _CLASSES as REGISTRY
 from llmring.providers import register_provider
 from tests.fakes import FakeProvider, ndjson
-from tests.loopback import _read_request, serve_stream
+from tests.loopback import Reply, serve
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-fake-SECRET-0123456789"
@@ -160,14 +159,14 @@ async def texts(service: LLMRing) -> str:
 
 
 async def test_keep_alive_reuses_one_connection_for_consecutive_streams() -> None:
-    async with serve_stream(BODY, hang=False) as server, ring(server.url) as service:
+    async with serve(Reply(body=BODY)) as server, ring(server.url) as service:
         with anyio.fail_after(5):
             assert [await texts(service) for _ in range(3)] == ["onetwo"] * 3
     assert (server.opened, len(server.requests)) == (1, 3)
 
 
 async def test_an_expired_idle_connection_is_replaced() -> None:
-    async with serve_stream(BODY, hang=False) as server:
+    async with serve(Reply(body=BODY)) as server:
         client = httpx.AsyncClient(
             transport=PoolTransport(
                 max_connections=5, max_keepalive_connections=5, keepalive_expiry=0.05
@@ -185,55 +184,22 @@ async def test_an_expired_idle_connection_is_replaced() -> None:
     assert (server.opened, len(server.requests)) == (2, 2)
 
 
-@asynccontextmanager
-async def serve_then_close(
-    tls: ssl.SSLContext | None = None,
-) -> AsyncIterator[Served]:
-    """Answer every request with a small body; with ``tls``, over TLS. ``close_after``
-    requests on one connection, the server closes it (keep-alive ended by the server)."""
-    listener: anyio.abc.Listener[anyio.abc.ByteStream]
-    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
-    listener = TLSListener(tcp, tls, standard_compatible=False) if tls else tcp
-    served = Served(port=port)
-    body = ndjson({"t": "ok"}, {"done": "stop"})
-
-    async def handle(stream: anyio.abc.ByteStream) -> None:
-        served.opened += 1
-        try:
-            async with stream:
-                for _ in range(served.close_after):
-                    served.requests.append(await _read_request(stream))
-                    await stream.send(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\n"
-                        b"content-length: %d\r\n\r\n%s" % (len(body), body)
-                    )
-        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass
-
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, handle)
-        try:
-            yield served
-        finally:
-            tg.cancel_scope.cancel()
-
-
-@dataclass
-class Served:
-    port: int
-    opened: int = 0
-    close_after: int = 1
-    requests: list[bytes] = field(default_factory=list)
+#: A small answer framed by its length: the server may close the connection right after it.
+SMALL = Reply(body=[ndjson({"t": "ok"}, {"done": "stop"})], framing="length")
+#: One line, then the response stays open: only the client can end it.
+HANGING = Reply(body=[ndjson({"t": "one"})], hang=True)
 
 
 async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
-    async with serve_then_close() as served, ring(f"http://127.0.0.1:{served.port}") as service:
+    async with (
+        serve(SMALL, requests_per_connection=1) as server,
+        ring(server.url) as service,
+    ):
         with anyio.fail_after(5):
             assert await texts(service) == "ok"
             await anyio.sleep(0.05)  # the server's close arrives while the connection idles
             assert await texts(service) == "ok"
-    assert (served.opened, len(served.requests)) == (2, 2)
+    assert (server.opened, len(server.requests)) == (2, 2)
 
 
 class DeadStream(anyio.abc.ByteStream):
@@ -266,8 +232,10 @@ async def test_a_reused_connection_that_fails_before_sending_asks_for_a_retry() 
 async def test_the_request_is_sent_again_once_when_a_reused_connection_was_dead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with serve_then_close() as served, ring(f"http://127.0.0.1:{served.port}") as service:
-        served.close_after = 2
+    async with (
+        serve(SMALL, requests_per_connection=2) as server,
+        ring(server.url) as service,
+    ):
         with anyio.fail_after(5):
             assert await texts(service) == "ok"
             # The server's close races the next request: the idle check still sees it open.
@@ -278,7 +246,7 @@ async def test_the_request_is_sent_again_once_when_a_reused_connection_was_dead(
             monkeypatch.setattr(idle, "_stream", DeadStream())
             monkeypatch.setattr(Connection, "is_stale", lambda *_: False)
             assert await texts(service) == "ok"
-    assert (served.opened, len(served.requests)) == (2, 2)
+    assert (server.opened, len(server.requests)) == (2, 2)
 
 
 @pytest.fixture(scope="module")
@@ -302,18 +270,18 @@ async def test_https_streams_and_reuses_its_connection(certificate: tuple[Path, 
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     client_tls = ssl.create_default_context(cafile=str(cert))
-    async with serve_then_close(server_tls) as served:
-        served.close_after = 5
+    async with serve(SMALL, tls=server_tls, requests_per_connection=5) as server:
         transport = PoolTransport(
             max_connections=5, max_keepalive_connections=5, ssl_context=client_tls
         )
         client = httpx.AsyncClient(transport=transport)
-        url = f"https://127.0.0.1:{served.port}"
-        service = LLMRing(http_client=client, api_keys={"fake": KEY}, base_urls={"fake": url})
+        service = LLMRing(
+            http_client=client, api_keys={"fake": KEY}, base_urls={"fake": server.url}
+        )
         with anyio.fail_after(5):
             assert [await texts(service) for _ in range(3)] == ["ok"] * 3
         await client.aclose()
-    assert (served.opened, len(served.requests)) == (1, 3)
+    assert (server.opened, len(server.requests)) == (1, 3)
 
 
 async def test_an_unverified_certificate_is_refused(certificate: tuple[Path, Path]) -> None:
@@ -321,8 +289,8 @@ async def test_an_unverified_certificate_is_refused(certificate: tuple[Path, Pat
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     async with (
-        serve_then_close(server_tls) as served,
-        ring(f"https://127.0.0.1:{served.port}") as service,
+        serve(SMALL, tls=server_tls, requests_per_connection=1) as server,
+        ring(server.url) as service,
     ):
         with anyio.fail_after(5), pytest.raises(LLMRingError, match="CERTIFICATE_VERIFY_FAILED"):
             await texts(service)
@@ -330,7 +298,7 @@ async def test_an_unverified_certificate_is_refused(certificate: tuple[Path, Pat
 
 async def test_a_full_pool_raises_its_own_error_naming_its_size_in_time() -> None:
     async with (
-        serve_stream([ndjson({"t": "one"})]) as server,
+        serve(HANGING) as server,
         ring(server.url, max_connections=1, timeout=0.3) as service,
     ):
         with anyio.fail_after(5):
@@ -353,7 +321,7 @@ async def test_a_full_pool_raises_its_own_error_naming_its_size_in_time() -> Non
 
 async def test_break_and_cancel_release_every_connection_at_once_at_scale() -> None:
     streams = 100
-    async with serve_stream([ndjson({"t": "one"})]) as server, ring(server.url) as service:
+    async with serve(HANGING) as server, ring(server.url) as service:
         gone = anyio.Event()
 
         async def consume(stop: str) -> None:
@@ -379,7 +347,7 @@ async def test_break_and_cancel_release_every_connection_at_once_at_scale() -> N
 
 
 async def test_closing_the_ring_closes_its_idle_connections() -> None:
-    async with serve_stream(BODY, hang=False) as server:
+    async with serve(Reply(body=BODY)) as server:
         async with ring(server.url) as service, anyio.create_task_group() as tg:
             for _ in range(20):
                 tg.start_soon(texts, service)

@@ -33,7 +33,9 @@ def listener() -> Iterator[socket.socket]:
     server.close()
 
 
-@pytest.fixture
+# One per module: making it takes 0.25 s (the probe must time out), and the tests only add
+# pending connects that the kernel drops, closing their own sockets (they check that).
+@pytest.fixture(scope="module")
 def black_hole() -> Iterator[tuple[str, int]]:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

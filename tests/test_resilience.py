@@ -29,7 +29,7 @@ from llmring.providers import register_provider
 from llmring.testing import load_recording
 from tests.conftest import RECORDINGS
 from tests.fakes import FakeProvider, ndjson
-from tests.loopback import Reply, serve_script
+from tests.loopback import Reply, serve
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-fake-SECRET-0123456789"
@@ -82,7 +82,7 @@ def outcomes(chunk: StreamChunk) -> list[tuple[str, str]]:
 
 async def test_429_with_retry_after_is_retried_once_after_that_wait() -> None:
     limited = Reply(429, {"retry-after": "1"}, [b'{"error": "slow down"}'])
-    async with serve_script({M1: [limited, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [limited, OK]}) as server, ring(server.url) as service:
         began = anyio.current_time()
         chunks = await collect(service, request())
         waited = anyio.current_time() - began
@@ -95,7 +95,7 @@ async def test_429_with_retry_after_is_retried_once_after_that_wait() -> None:
 
 async def test_503_503_200_backs_off_then_serves() -> None:
     down = Reply(503, body=[b'{"error": "unavailable"}'])
-    async with serve_script({M1: [down, down, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [down, down, OK]}) as server, ring(server.url) as service:
         began = anyio.current_time()
         chunks = await collect(service, request())
         waited = anyio.current_time() - began
@@ -109,7 +109,7 @@ async def test_chat_retries_too_and_reports_its_attempts() -> None:
     down = Reply(503, {"retry-after-ms": "20"}, [b'{"error": "unavailable"}'])
     complete = Reply(body=[b"".join(BODY)])
     async with (
-        serve_script({"/m1/complete": [down, complete]}) as server,
+        serve({"/m1/complete": [down, complete]}) as server,
         ring(server.url) as service,
     ):
         response = await service.chat(request())
@@ -123,7 +123,7 @@ async def test_chat_retries_too_and_reports_its_attempts() -> None:
 @pytest.mark.parametrize("status", [400, 401, 404, 422])
 async def test_client_errors_are_never_retried(status: int) -> None:
     refused = Reply(status, body=[b'{"error": "no"}'])
-    async with serve_script({M1: [refused, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [refused, OK]}) as server, ring(server.url) as service:
         with pytest.raises(Exception) as caught:
             await collect(service, request())
     assert getattr(caught.value, "status_code", None) == status
@@ -132,7 +132,7 @@ async def test_client_errors_are_never_retried(status: int) -> None:
 
 async def test_x_should_retry_false_stops_a_retry() -> None:
     down = Reply(503, {"x-should-retry": "false"}, [b'{"error": "down"}'])
-    async with serve_script({M1: [down, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [down, OK]}) as server, ring(server.url) as service:
         with pytest.raises(ProviderOverloadedError):
             await collect(service, request())
     assert server.count(M1) == 1
@@ -142,7 +142,7 @@ async def test_an_error_after_the_first_chunk_is_not_retried() -> None:
     broken = Reply(
         body=[ndjson({"t": "Hel"}), 0.05, ndjson({"error": "overloaded", "status": 529})]
     )
-    async with serve_script({M1: [broken, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [broken, OK]}) as server, ring(server.url) as service:
         received = []
         with pytest.raises(ProviderOverloadedError) as caught:
             async with aclosing(service.chat_stream(request())) as chunks:
@@ -156,7 +156,7 @@ async def test_an_error_after_the_first_chunk_is_not_retried() -> None:
 async def test_a_wait_beyond_the_cap_moves_the_alias_on_at_once(tmp_path: Path) -> None:
     limited = Reply(429, {"retry-after": "120"}, [b'{"error": "quota"}'])
     async with (
-        serve_script({M1: [limited], M2: [OK]}) as server,
+        serve({M1: [limited], M2: [OK]}) as server,
         alias_ring(server.url, tmp_path, max_retry_wait=60.0) as service,
     ):
         began = anyio.current_time()
@@ -170,7 +170,7 @@ async def test_a_wait_beyond_the_cap_moves_the_alias_on_at_once(tmp_path: Path) 
 async def test_every_model_gets_its_retries_and_every_attempt_is_kept(tmp_path: Path) -> None:
     down = Reply(503, {"retry-after-ms": "10"}, [b'{"error": "down"}'])
     async with (
-        serve_script({M1: [down], M2: [down]}) as server,
+        serve({M1: [down], M2: [down]}) as server,
         alias_ring(server.url, tmp_path, max_retries=1) as service,
     ):
         with pytest.raises(AllModelsFailedError) as caught:
@@ -186,7 +186,7 @@ async def test_every_model_gets_its_retries_and_every_attempt_is_kept(tmp_path: 
 
 async def test_max_retries_per_request_overrides_the_ring() -> None:
     down = Reply(503, {"retry-after-ms": "10"}, [b'{"error": "down"}'])
-    async with serve_script({M1: [down, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [down, OK]}) as server, ring(server.url) as service:
         with pytest.raises(ProviderOverloadedError):
             await collect(service, request(max_retries=0))
     assert server.count(M1) == 1
@@ -207,13 +207,13 @@ async def test_a_connect_timeout_says_its_phase_and_is_retried() -> None:
 async def test_first_token_counts_from_the_request_not_the_headers() -> None:
     silent = Reply(body=[5.0, *BODY])  # headers at once, then nothing
     timeout = Timeout(first_token=0.4, idle=10)
-    async with serve_script({M1: [silent]}) as server, ring(server.url) as service:
+    async with serve({M1: [silent]}) as server, ring(server.url) as service:
         began = anyio.current_time()
         with pytest.raises(ProviderTimeoutError) as caught:
             await collect(service, request(timeout=timeout, max_retries=0))
         elapsed = anyio.current_time() - began
         with anyio.fail_after(2):
-            await server.served[0].left.wait()  # the connection was closed, not left open
+            await server.requests[0].left.wait()  # the connection was closed, not left open
     assert caught.value.phase == "first_token"
     assert caught.value.partial is not None and caught.value.partial.content == ""
     assert 0.4 <= elapsed < 2.0
@@ -221,7 +221,7 @@ async def test_first_token_counts_from_the_request_not_the_headers() -> None:
 
 async def test_a_first_token_timeout_is_retried() -> None:
     stalled = Reply(delay=5.0, body=BODY)
-    async with serve_script({M1: [stalled, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [stalled, OK]}) as server, ring(server.url) as service:
         chunks = await collect(service, request(timeout=Timeout(first_token=0.3)))
     assert text(chunks) == "Hello"
     assert outcomes(chunks[-1]) == [("fake:m1", "failed"), ("fake:m1", "served")]
@@ -229,7 +229,7 @@ async def test_a_first_token_timeout_is_retried() -> None:
 
 async def test_idle_after_output_raises_with_the_partial_and_is_not_retried() -> None:
     stalls = Reply(body=[BODY[0], 5.0, *BODY[1:]])
-    async with serve_script({M1: [stalls, OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [stalls, OK]}) as server, ring(server.url) as service:
         with pytest.raises(ProviderTimeoutError) as caught:
             await collect(service, request(timeout=Timeout(idle=0.3)))
     assert caught.value.phase == "idle"
@@ -242,20 +242,20 @@ async def test_a_trickle_of_one_byte_every_half_second_ends_at_total() -> None:
     trickle: list[bytes | float] = [line]
     for _ in range(40):
         trickle += [0.5, line[:1]]
-    async with serve_script({M1: [Reply(body=trickle)]}) as server, ring(server.url) as service:
+    async with serve({M1: [Reply(body=trickle)]}) as server, ring(server.url) as service:
         began = anyio.current_time()
         with pytest.raises(ProviderTimeoutError) as caught:
             await collect(service, request(timeout=Timeout(idle=2.0, total=1.2)))
         elapsed = anyio.current_time() - began
         with anyio.fail_after(2):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     assert caught.value.phase == "total"
     assert caught.value.partial is not None and caught.value.partial.content == "x"
     assert 1.2 <= elapsed < 2.6
 
 
 async def test_time_the_caller_spends_is_not_charged_to_idle() -> None:
-    async with serve_script({M1: [OK]}) as server, ring(server.url) as service:
+    async with serve({M1: [OK]}) as server, ring(server.url) as service:
         received = []
         async with aclosing(service.chat_stream(request(timeout=Timeout(idle=0.15)))) as chunks:
             async for chunk in chunks:
@@ -270,50 +270,50 @@ async def test_time_the_caller_spends_is_not_charged_to_idle() -> None:
 async def test_a_hedge_serves_from_the_second_model_and_closes_the_first(tmp_path: Path) -> None:
     slow = Reply(delay=3.0, body=BODY)
     async with (
-        serve_script({M1: [slow], M2: [OK]}) as server,
+        serve({M1: [slow], M2: [OK]}) as server,
         alias_ring(server.url, tmp_path) as service,
     ):
         began = anyio.current_time()
         chunks = await collect(service, request("chat", hedge_after=0.3))
         elapsed = anyio.current_time() - began
         with anyio.fail_after(2):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     assert {chunk.model for chunk in chunks} == {"fake:m2"}
     assert text(chunks) == "Hello"
     assert 0.3 <= elapsed < 1.5
     assert outcomes(chunks[-1]) == [("fake:m1", "cancelled"), ("fake:m2", "served")]
-    assert [item.path for item in server.served] == [M1, M2]
+    assert [item.path for item in server.requests] == [M1, M2]
 
 
 async def test_the_lockfile_sets_an_alias_hedge_and_a_fast_primary_needs_none(
     tmp_path: Path,
 ) -> None:
     async with (
-        serve_script({M1: [OK], M2: [OK]}) as server,
+        serve({M1: [OK], M2: [OK]}) as server,
         alias_ring(server.url, tmp_path, hedge_after=0.5) as service,
     ):
         chunks = await collect(service, request("chat"))
         assert service.resolver.hedge_after("chat") == 0.5
     assert {chunk.model for chunk in chunks} == {"fake:m1"}
-    assert [item.path for item in server.served] == [M1]
+    assert [item.path for item in server.requests] == [M1]
 
 
 async def test_a_hedged_primary_that_fails_leaves_the_second_to_serve(tmp_path: Path) -> None:
     refused = Reply(delay=0.5, status=400, body=[b'{"error": "bad"}'])
     slow = Reply(delay=1.0, body=BODY)
     async with (
-        serve_script({M1: [refused], M2: [slow]}) as server,
+        serve({M1: [refused], M2: [slow]}) as server,
         alias_ring(server.url, tmp_path) as service,
     ):
         with pytest.raises(ProviderBadRequestError):
             await collect(service, request("chat", hedge_after=0.2))
         with anyio.fail_after(2):
-            await server.served[1].left.wait()
+            await server.requests[1].left.wait()
 
 
 async def test_rate_limit_error_keeps_retry_after_for_the_caller() -> None:
     limited = Reply(429, {"retry-after": "90"}, [b'{"error": "quota"}'])
-    async with serve_script({M1: [limited]}) as server, ring(server.url) as service:
+    async with serve({M1: [limited]}) as server, ring(server.url) as service:
         with pytest.raises(ProviderRateLimitError) as caught:
             await collect(service, request())
     assert (caught.value.retry_after, server.count(M1)) == (90.0, 1)
@@ -337,7 +337,7 @@ async def test_every_provider_retries_a_503_then_streams(provider: str) -> None:
     down = Reply(503, {"retry-after-ms": "10"}, [b'{"error": {"message": "busy"}}'])
     good = Reply(body=[recording.body], content_type=content_type)
     async with (
-        serve_script(lambda path, n: down if n == 0 else good) as server,
+        serve([down, good]) as server,
         LLMRing(api_keys={provider: KEY}, base_urls={provider: server.url}) as service,
     ):
         chunks = await collect(service, request(f"{provider}:{recording.model}"))
@@ -363,7 +363,7 @@ async def test_every_provider_retries_an_in_band_error_as_the_first_event(provid
     failed = Reply(body=[IN_BAND_FIRST[provider]], content_type=content_type)
     good = Reply(body=[recording.body], content_type=content_type)
     async with (
-        serve_script(lambda path, n: failed if n == 0 else good) as server,
+        serve([failed, good]) as server,
         LLMRing(api_keys={provider: KEY}, base_urls={provider: server.url}) as service,
     ):
         chunks = await collect(service, request(f"{provider}:{recording.model}"))
@@ -379,12 +379,12 @@ async def test_chat_hedges_too(tmp_path: Path) -> None:
     slow = Reply(delay=3.0, body=[b"".join(BODY)])
     fast = Reply(body=[b"".join(BODY)])
     async with (
-        serve_script({"/m1/complete": [slow], "/m2/complete": [fast]}) as server,
+        serve({"/m1/complete": [slow], "/m2/complete": [fast]}) as server,
         alias_ring(server.url, tmp_path, hedge_after=0.2) as service,
     ):
         response = await service.chat(request("chat"))
         with anyio.fail_after(2):
-            await server.served[0].left.wait()
+            await server.requests[0].left.wait()
     assert (response.content, response.model) == ("Hello", "fake:m2")
     assert [(a.model, a.outcome) for a in response.attempts or []] == [
         ("fake:m1", "cancelled"),
@@ -407,7 +407,7 @@ async def test_each_retry_reaches_on_event_and_the_log(caplog: pytest.LogCapture
     events: list[Event] = []
     down = Reply(503, {"retry-after-ms": "10"}, [b'{"error": "unavailable"}'])
     async with (
-        serve_script({M1: [down, down, OK]}) as server,
+        serve({M1: [down, down, OK]}) as server,
         ring(server.url, on_event=events.append) as service,
     ):
         chunks = await collect(service, request())

@@ -1,7 +1,7 @@
 """A stream ends at its terminal event, whatever the server does afterwards.
 
 Each provider's recording is served by a real loopback server that then keeps the connection
-open (tests/loopback.py). The final chunk must come at once, the connection must be given
+open (tests/loopback/). The final chunk must come at once, the connection must be given
 back, and bytes after the terminal event ([DONE] after response.completed, comments,
 keep-alives, junk) must not turn the complete answer into an error.
 """
@@ -18,7 +18,7 @@ from llmring.providers.openai_responses.stream import OpenAIResponsesStreamParse
 from llmring.testing import Recording, load_recording
 from tests.conftest import RECORDINGS
 from tests.expectations import response_summary
-from tests.loopback import serve_stream
+from tests.loopback import Reply, serve
 from tests.replay_parse import payloads
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +44,8 @@ async def stream_from_hanging_server(
     the server saw the connection closed."""
     provider = recording.provider
     body = recording.body + trailer
-    async with serve_stream([body], content_type=recording.headers["content-type"]) as server:
+    reply = Reply(body=[body], content_type=recording.headers["content-type"], hang=True)
+    async with serve(reply) as server:
         request = LLMRequest(
             model=f"{provider}:{recording.model}", messages=[Message(role="user", content="hi")]
         )

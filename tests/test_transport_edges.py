@@ -11,12 +11,9 @@ import gc
 import gzip
 import time
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import aclosing
 
 import anyio
-import anyio.abc
 import httpx
 import pytest
 import respx
@@ -30,6 +27,7 @@ from llmring.exceptions import (
     ProviderResponseError,
     ProviderTimeoutError,
 )
+from tests.loopback import Reply, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -98,39 +96,6 @@ async def test_a_redirect_is_an_error_naming_where_it_points(route: str) -> None
         assert error.provider == ring.provider(route).name
 
 
-@dataclass
-class StallingServer:
-    url: str
-    client_gone: anyio.Event = field(default_factory=anyio.Event)
-
-
-@asynccontextmanager
-async def serve_head_then_stall(head: bytes) -> AsyncIterator[StallingServer]:
-    """A server that sends ``head`` (status line, headers, some body) and then nothing more."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    server = StallingServer(f"http://127.0.0.1:{port}")
-
-    async def handle(stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            try:
-                await stream.receive()
-                await stream.send(head)
-                while await stream.receive():
-                    pass
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass
-            finally:
-                server.client_gone.set()
-
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, handle)
-        try:
-            yield server
-        finally:
-            tg.cancel_scope.cancel()
-
-
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [(503, ProviderOverloadedError), (429, ProviderRateLimitError)],
@@ -138,13 +103,18 @@ async def serve_head_then_stall(head: bytes) -> AsyncIterator[StallingServer]:
 async def test_an_error_status_whose_body_stalls_keeps_its_status(
     status: int, error_class: type[ProviderError]
 ) -> None:
-    head = (
-        f"HTTP/1.1 {status} Oops\r\ncontent-type: application/json\r\n"
-        "retry-after: 7\r\ncontent-length: 100\r\n\r\n{"
-    ).encode()
+    # A hundred bytes announced, one sent, then nothing.
+    stalls = Reply(
+        status,
+        {"retry-after": "7", "content-length": "100"},
+        [b"{"],
+        content_type="application/json",
+        framing="length",
+        hang=True,
+    )
     caught: list[ProviderError] = []
     async with (
-        serve_head_then_stall(head) as server,
+        serve(stalls) as server,
         LLMRing(base_urls={"ollama": server.url}, max_retries=0) as ring,
     ):
         with anyio.fail_after(5):
@@ -175,11 +145,8 @@ async def test_closing_a_stream_early_leaves_no_generator_unclosed(encoding: str
     """trio reports each async generator the garbage collector finalizes; there must be none."""
     body = ndjson_line("one") + ndjson_line("two")
     chunk = gzip.compress(body) if encoding == "gzip" else body
-    head = (
-        "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\n"
-        f"content-encoding: {encoding}\r\ntransfer-encoding: chunked\r\n\r\n"
-    ).encode() + b"%x\r\n%s\r\n" % (len(chunk), chunk)
-    async with serve_head_then_stall(head) as server:
+    stalls = Reply(headers={"content-encoding": encoding}, body=[chunk], hang=True)
+    async with serve(stalls) as server:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             async with LLMRing(base_urls={"ollama": server.url}) as ring:
