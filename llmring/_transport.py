@@ -12,6 +12,7 @@ import email.utils
 import functools
 import math
 import re
+import ssl
 import time
 
 import httpx
@@ -110,11 +111,26 @@ def _typed_transport_error(
         return ProviderResponseError(
             f"the response body could not be decoded: {exc}", provider=provider, model=model
         )
-    return ProviderConnectionError(
+    error = ProviderConnectionError(
         f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
         provider=provider,
         model=model,
     )
+    if _caused_by(exc, ssl.SSLCertVerificationError):
+        error.should_retry = False  # the same certificate fails the same way: ask once
+    return error
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is anywhere in ``exc``'s chain of causes."""
+    seen: BaseException | None = exc
+    for _ in range(16):  # chains are short; a cycle must not loop forever
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @functools.lru_cache(maxsize=256)

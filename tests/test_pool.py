@@ -288,12 +288,15 @@ async def test_an_unverified_certificate_is_refused(certificate: tuple[Path, Pat
     cert, key = certificate
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
+    events: list[object] = []
     async with (
         serve(SMALL, tls=server_tls, requests_per_connection=1) as server,
-        ring(server.url) as service,
+        ring(server.url, on_event=events.append) as service,
     ):
         with anyio.fail_after(5), pytest.raises(LLMRingError, match="CERTIFICATE_VERIFY_FAILED"):
             await texts(service)
+    # The same certificate fails the same way again: asked once, never retried.
+    assert [type(event).__name__ for event in events] == ["RequestStarted", "RequestFailed"]
 
 
 async def test_a_full_pool_raises_its_own_error_naming_its_size_in_time() -> None:
