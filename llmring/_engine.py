@@ -45,7 +45,7 @@ from llmring._wire import DEFAULT_MAX_EVENT_BYTES, NDJSONDecoder, SSEDecoder, de
 from llmring.exceptions import ProviderError, ProviderResponseError, ProviderTimeoutError
 from llmring.model_ref import ModelRef
 from llmring.providers.base import Provider, StreamParser
-from llmring.schemas import Attempt, LLMRequest, LLMResponse, StreamChunk
+from llmring.schemas import LLMRequest, LLMResponse, StreamChunk
 from llmring.timeouts import CallDeadlines, TimeoutPhase
 
 __all__ = ["OpenedStream", "complete", "open_attempt", "stream"]
@@ -69,8 +69,8 @@ class OpenedStream:
     #: The body was read to its end; ``parser.finish()`` is still to be called unless ``finished``.
     ended: bool = False
     finished: bool = False
-    #: Every request made to serve the call, filled in by retries, fallback and hedging.
-    attempts: list[Attempt] = field(default_factory=list)
+    #: Every request made to serve the call (retries, fallback, hedging); read at the end.
+    log: AttemptLog | None = None
 
     async def aclose(self) -> None:
         """Close the response (and its connection, if unread) even while being cancelled."""
@@ -182,7 +182,7 @@ async def stream(
     deadlines = start()
     opening, log = open_first(deadlines)
     opened = await opening
-    opened.attempts = log.public()
+    opened.log = log
     parser, decoder = opened.parser, opened.decoder
     count = 0
     final: StreamChunk | None = None
@@ -310,7 +310,7 @@ def _total_timeout() -> ProviderTimeoutError:
 def _finished(final: StreamChunk, count: int, opened: OpenedStream) -> StreamChunk:
     """The final chunk (the ``count``-th), and the response it carries, with the attempts made
     to serve it and the call's ``timing``."""
-    attempts = list(opened.attempts)
+    attempts = [] if opened.log is None else opened.log.public()
     update: dict[str, object] = {"attempts": attempts}
     if final.response is not None:
         update["response"] = final.response.model_copy(update={"attempts": attempts})

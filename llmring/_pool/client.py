@@ -5,9 +5,9 @@ redirect to follow: llmring's own client has none of them) goes straight to the 
 that httpx picked for its URL (the pool, or a proxy's transport from the environment). That
 layer is four nested calls, an auth generator and a wrapper around the body's iterator: about
 2.6 KB per stream while it waits for its response head, when thousands wait at once, and one
-more generator for every read of a body. Everything else (building requests, timeouts,
-proxies, non-streamed requests) is httpx's as before. Cookies a server sets are not kept: an
-API client has no use for them.
+more generator for every read of a body. A 2xx response is not tied to its request (see
+``send``). Everything else (building requests, timeouts, proxies, non-streamed requests) is
+httpx's as before. Cookies a server sets are not kept: an API client has no use for them.
 """
 
 from __future__ import annotations
@@ -39,7 +39,11 @@ class PoolClient(httpx.AsyncClient):
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         response = await self._transport_for_url(request.url).handle_async_request(request)
-        response.request = request
+        if not response.is_success:  # its error names the URL
+            response.request = request
+        # A streamed answer is not tied to its request: the request, its whole JSON body
+        # included (a long conversation), is garbage once the head is in, rather than held
+        # for as long as the stream runs.
         return response
 
     def _has_hooks(self) -> bool:
