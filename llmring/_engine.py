@@ -63,6 +63,8 @@ class OpenedStream:
     finished: bool = False
     #: Every request made to serve the call, filled in by retries, fallback and hedging.
     attempts: list[Attempt] = field(default_factory=list)
+    #: The HTTP request, given to a transport error raised while the body is read.
+    request: httpx.Request | None = None
 
     async def aclose(self) -> None:
         """Close the response (and its connection, if unread) even while being cancelled."""
@@ -100,7 +102,8 @@ async def open_attempt(
             decoder = await _decoder(response, provider, max_event_bytes)
             body = await resources.enter_async_context(read_body(response))
             opened = OpenedStream(provider.name, ref.model, parser, decoder, body, resources, watch)
-            with map_transport_errors(provider.name, ref.model):
+            opened.request = response.request
+            with map_transport_errors(provider.name, ref.model, opened.request):
                 await _read_first(opened)
         if scope.cancelled_caught:
             phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
@@ -177,7 +180,7 @@ async def stream(
             body = (
                 opened.body if deadlines.total == math.inf else _TimedReads(opened.body, deadlines)
             )
-            with map_transport_errors(opened.provider, opened.model):
+            with map_transport_errors(opened.provider, opened.model, opened.request):
                 async for data in body:
                     for payload in decoder.feed(data):
                         for chunk in parser.feed(payload):

@@ -42,10 +42,18 @@ _TIMEOUT_PHASES: dict[str, TimeoutPhase] = {"connect": "connect", "read": "idle"
 
 
 @contextmanager
-def map_transport_errors(provider: str, model: str) -> Iterator[None]:
-    """Turn httpx's transport failures into llmring's typed errors."""
+def map_transport_errors(
+    provider: str, model: str, request: httpx.Request | None = None
+) -> Iterator[None]:
+    """Turn httpx's transport failures into llmring's typed errors. With ``request``, the
+    httpx error (the cause) is given it first, as httpx's own body iterators do."""
     try:
-        yield
+        try:
+            yield
+        except httpx.RequestError as exc:
+            if request is not None:
+                exc.request = request
+            raise
     except httpx.PoolTimeout as exc:  # a wait in our own pool: nothing reached the provider
         size = getattr(exc, "max_connections", None)
         raise ConnectionPoolTimeoutError(
