@@ -71,6 +71,8 @@ class OpenedStream:
     finished: bool = False
     #: Every request made to serve the call (retries, fallback, hedging); read at the end.
     log: AttemptLog | None = None
+    #: Where the request went: a transport error raised while the body is read names it.
+    url: str | None = None
 
     async def aclose(self) -> None:
         """Close the response (and its connection, if unread) even while being cancelled."""
@@ -107,16 +109,16 @@ async def open_attempt(
     # No scope at all without a deadline (the default): thousands of streams wait in here.
     scope = None if deadline == math.inf else anyio.CancelScope(deadline=deadline)
     try:
-        sent = build_request(client, call, deadlines.http)
+        url, sent = call.url, build_request(client, call, deadlines.http)
         del call  # while the stream waits, the payload is held once: as the request's JSON
         with scope or _NO_SCOPE:
             response = await open_stream(client, sent, provider, ref.model)
             decoder = await _decoder(response, provider, max_event_bytes)
             reader = BodyReader(response)
             opened = OpenedStream(
-                provider.name, ref.model, parser, decoder, reader.chunks, reader, watch
+                provider.name, ref.model, parser, decoder, reader.chunks, reader, watch, url=url
             )
-            with map_transport_errors(provider.name, ref.model):
+            with map_transport_errors(provider.name, ref.model, url):
                 await _read_first(opened)
         if scope is not None and scope.cancelled_caught:
             phase: TimeoutPhase = "total" if deadline >= deadlines.total else "first_token"
@@ -199,7 +201,7 @@ async def stream(
             body = (
                 opened.body if deadlines.total == math.inf else _TimedReads(opened.body, deadlines)
             )
-            with map_transport_errors(opened.provider, opened.model):
+            with map_transport_errors(opened.provider, opened.model, opened.url):
                 async for data in body:
                     for payload in decoder.feed(data):
                         for chunk in parser.feed(payload):

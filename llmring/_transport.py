@@ -63,15 +63,20 @@ _TIMEOUT_PHASES: dict[str, TimeoutPhase] = {"connect": "connect", "read": "idle"
 class map_transport_errors:
     """Turns httpx's transport failures into llmring's typed errors (a context manager).
 
+    With ``url`` (a body read straight off its stream, where no httpx iterator attaches the
+    request), the httpx error, which becomes the cause, is given a request for that URL,
+    made only then: an open stream holds its URL, not its request and the request's body.
+
     A class, not a ``@contextmanager``: no generator per use, and one is open around every
     stream's reads, thousands at once.
     """
 
-    __slots__ = ("model", "provider")
+    __slots__ = ("model", "provider", "url")
 
-    def __init__(self, provider: str, model: str) -> None:
+    def __init__(self, provider: str, model: str, url: str | None = None) -> None:
         self.provider = provider
         self.model = model
+        self.url = url
 
     def __enter__(self) -> None:
         return None
@@ -80,6 +85,8 @@ class map_transport_errors:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         if isinstance(exc, _MAPPED):
+            if self.url is not None and getattr(exc, "_request", None) is None:
+                exc.request = httpx.Request("POST", self.url)  # every llmring call is a POST
             raise _typed_transport_error(exc, self.provider, self.model) from exc
 
 

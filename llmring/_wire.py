@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 _BOM = codecs.BOM_UTF8
+# Line ends as ints: ``10 in chunk`` is a memchr, where ``b"\n" in chunk`` sets up a buffer
+# and a substring search (~2.4k instructions against ~0.45k a read, under callgrind).
+_LF = 0x0A
+_CR = 0x0D
 
 #: Enough for a streamed base64 image in one event; far below what would stall the loop.
 DEFAULT_MAX_EVENT_BYTES = 32 * 1024 * 1024
@@ -145,8 +149,8 @@ class SSEDecoder:
         if self._pending_cr:
             chunk = b"\r" + chunk
             self._pending_cr = False
-        if b"\r" in chunk:
-            if chunk.endswith(b"\r"):
+        if _CR in chunk:
+            if chunk[-1] == _CR:
                 # It may be the first half of a CRLF: decide when the next read comes.
                 self._pending_cr = True
                 chunk = chunk[:-1]
@@ -252,27 +256,33 @@ class NDJSONDecoder:
         line_state = self._line
         if self._refused:
             raise _too_large(line_state.limit)
-        if b"\n" not in chunk:  # only the new bytes are scanned for a line end
+        if _LF not in chunk:  # only the new bytes are scanned for a line end
             if not line_state.hold(chunk):
                 self._refused = True
                 raise _too_large(line_state.limit)
             return []
         if line_state.pieces:
             chunk = line_state.take(chunk)
-        *lines, rest = chunk.split(b"\n")
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        refused = False
         # Only a read longer than the limit can hold a line longer than it.
-        refused = len(chunk) > line_state.limit and _cut_at_long_line(lines, line_state.limit)
-        if refused or (rest and not line_state.hold(rest)):
-            self._refused = True
-            line_state.clear()
-        # A line of only whitespace (``\\r``, spaces) is blank too, and skipped. A JSON line
-        # starts with a byte above space (``{``), which settles it without a method call.
-        out = [
-            line.rstrip(b"\r").decode("utf-8", "replace")
-            for line in lines
-            if line and (line[0] > 0x20 or not line.isspace())
-        ]
-        if self._refused and not out:
+        if rest or len(chunk) > line_state.limit:
+            refused = len(chunk) > line_state.limit and _cut_at_long_line(lines, line_state.limit)
+            if refused or (rest and not line_state.hold(rest)):
+                self._refused = refused = True
+                line_state.clear()
+        # A line of only whitespace (``\r``, spaces) is blank too, and skipped. A JSON line
+        # starts with a byte above space (``{``), which settles it without a method call; so
+        # does its last byte for the ``\r`` of a CRLF. A loop, not a comprehension: usually
+        # one line per read, and a comprehension's frame costs more than the line.
+        out: list[str] = []
+        for line in lines:
+            if line and (line[0] > 0x20 or not line.isspace()):
+                if line[-1] == _CR:
+                    line = line.rstrip(b"\r")
+                out.append(line.decode("utf-8", "replace"))
+        if refused and not out:
             raise _too_large(line_state.limit)
         return out
 

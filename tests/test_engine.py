@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 
 import anyio
@@ -182,6 +182,35 @@ async def test_connection_failure_is_typed() -> None:
         with pytest.raises(ProviderConnectionError, match="ConnectError: refused"):
             async for _ in service.chat_stream(REQUEST):
                 pass
+
+
+class _BreaksMidBody(httpx.AsyncByteStream):
+    """One line of the body, then the connection fails."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield ndjson({"t": "Hel"})
+        raise httpx.ReadError("peer reset")
+
+
+@respx.mock
+async def test_a_failure_mid_body_is_typed_and_its_cause_keeps_the_request() -> None:
+    # The body is read straight off the response's stream (llmring._body), not through
+    # aiter_raw, so the request httpx would attach to the error is attached by llmring.
+    respx.post("http://fake.test/m1/stream").mock(
+        return_value=httpx.Response(
+            200, headers={"content-type": "application/x-ndjson"}, stream=_BreaksMidBody()
+        )
+    )
+    deltas: list[str] = []
+    async with ring() as service:
+        with pytest.raises(ProviderConnectionError, match="ReadError: peer reset") as caught:
+            async for chunk in service.chat_stream(REQUEST):
+                deltas.append(chunk.delta)
+    assert deltas == ["Hel"]
+    assert caught.value.partial is not None and caught.value.partial.content == "Hel"
+    cause = caught.value.__cause__
+    assert isinstance(cause, httpx.ReadError)
+    assert cause.request.url == respx.calls.last.request.url == "http://fake.test/m1/stream"
 
 
 async def test_missing_key_names_the_variable() -> None:

@@ -13,6 +13,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from llmring.exceptions import ProviderResponseError
 from llmring.schemas import (
     Continuation,
@@ -29,7 +31,13 @@ _CHUNK_DEFAULTS: dict[str, Any] = {
     name: info.default for name, info in StreamChunk.model_fields.items()
 }
 _new = object.__new__
-_set = object.__setattr__
+# BaseModel's own slot descriptors, called directly: ``object.__setattr__`` looks each name up
+# through the model's MRO and checks the call on every use (~1.3k instructions against ~0.65k
+# under callgrind, four times per chunk).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def delta_chunk(model: str, field_name: str, text: str | list[ToolCallDelta]) -> StreamChunk:
@@ -44,10 +52,10 @@ def delta_chunk(model: str, field_name: str, text: str | list[ToolCallDelta]) ->
     values = _CHUNK_DEFAULTS.copy()
     values["model"] = model
     values[field_name] = text
-    _set(chunk, "__dict__", values)
-    _set(chunk, "__pydantic_fields_set__", {"model", field_name})
-    _set(chunk, "__pydantic_extra__", None)
-    _set(chunk, "__pydantic_private__", None)
+    _set_dict(chunk, values)
+    _set_fields_set(chunk, {"model", field_name})
+    _set_extra(chunk, None)
+    _set_private(chunk, None)
     return chunk
 
 

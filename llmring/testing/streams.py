@@ -45,8 +45,11 @@ class RecordingStream(httpx.AsyncByteStream):
 
     # An iterator object, not an async generator: an application that stops reading early
     # must leave no half-run generator behind for the event loop to finalize.
+    # ``__aiter__`` returns the iterator as it stands, as an iterator's must: a reader may
+    # call it again (``async for`` over the same body twice) and must not start over.
     def __aiter__(self) -> RecordingStream:
-        self._reading = aiter(self._inner)
+        if self._reading is None:
+            self._reading = aiter(self._inner)
         return self
 
     async def __anext__(self) -> bytes:
@@ -82,17 +85,17 @@ class CassetteReplayStream(httpx.AsyncByteStream):
         self.pace = pace
         self.closed = False
         self._next = 0
-        self._start = 0.0
+        self._start: float | None = None  # when the first piece was asked for
 
     def __aiter__(self) -> CassetteReplayStream:  # an iterator object, as RecordingStream
-        self._next = 0
-        self._start = anyio.current_time()
         return self
 
     async def __anext__(self) -> bytes:
         index = self._next
         if index >= len(self.pieces):
             raise StopAsyncIteration
+        if self._start is None:
+            self._start = anyio.current_time()
         if self.pace == "recorded":
             # Each gap is kept (from the previous piece handed out), not each absolute time:
             # a consumer that was late once does not get the next piece early to catch up.
