@@ -20,6 +20,7 @@ import httpx
 from anyio.streams.tls import TLSStream
 
 from llmring._pool.connect import connect_tcp
+from llmring._pool.socket_stream import SocketStream
 
 __all__ = ["Connection", "NothingSentError", "Origin", "open_connection"]
 
@@ -110,11 +111,12 @@ class Connection:
     exchange ended cleanly so the connection can carry the next request.
     """
 
-    __slots__ = ("_h11", "_socket", "_stream", "idle_since", "origin", "used")
+    __slots__ = ("_h11", "_plain", "_socket", "_stream", "idle_since", "origin", "used")
 
     def __init__(self, origin: Origin, stream: anyio.abc.ByteStream) -> None:
         self.origin = origin
         self._stream = stream
+        self._plain = stream if isinstance(stream, SocketStream) else None  # no TLS on top
         self._h11 = h11.Connection(h11.CLIENT)
         self._socket: socket.socket | None = stream.extra(
             anyio.abc.SocketAttribute.raw_socket, None
@@ -190,11 +192,14 @@ class Connection:
                         )
                     return event
                 # Once per read, thousands of streams waiting in it at once: no scope at all
-                # without a timeout, and a bare one (``_deadline``) with.
+                # without a timeout; on a bare socket, one only if the read has to wait; over
+                # TLS a bare one (``_deadline``) around the read.
                 scope = None
                 try:
                     if read_timeout is None:
                         data = await self._stream.receive(_READ_SIZE)
+                    elif self._plain is not None:
+                        data = await self._plain.receive(_READ_SIZE, read_timeout)
                     else:
                         with _deadline(read_timeout) as scope:
                             data = await self._stream.receive(_READ_SIZE)

@@ -47,7 +47,12 @@ class SocketStream(anyio.abc.ByteStream):
             anyio.abc.SocketAttribute.remote_address: sock.getpeername,
         }
 
-    async def receive(self, max_bytes: int = 65536) -> bytes:
+    async def receive(self, max_bytes: int = 65536, idle: float | None = None) -> bytes:
+        """Up to ``max_bytes``; ``TimeoutError`` if none came for ``idle`` seconds of waiting.
+
+        The idle limit's cancel scope is made only when the read has to wait: a backlogged stream
+        reads without one (a scope and its timer per read were most of a ready read's cost).
+        """
         sock = self._sock
         # A receive that found its data ready returns it without yielding, so no task ever
         # waits in the event loop's queue holding bytes it has read (at 5,000 backlogged
@@ -61,7 +66,13 @@ class SocketStream(anyio.abc.ByteStream):
             try:
                 data = sock.recv(max_bytes)
             except BlockingIOError:
-                await anyio.wait_readable(sock)
+                if idle is None:
+                    await anyio.wait_readable(sock)
+                else:
+                    with anyio.CancelScope(deadline=anyio.current_time() + idle) as scope:
+                        await anyio.wait_readable(sock)
+                    if scope.cancelled_caught:
+                        raise TimeoutError from None
                 waited = True
                 continue
             break
