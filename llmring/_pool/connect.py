@@ -74,7 +74,10 @@ async def _connect_any(addresses: list[_Address]) -> socket.socket:
             continue
         last = index == len(addresses) - 1
         try:
-            with anyio.move_on_after(None if last else ATTEMPT_DELAY):
+            if last:  # nothing left to race it against: no scope
+                await _connected(sock, address[1])
+                return sock
+            with anyio.move_on_after(ATTEMPT_DELAY):
                 await _connected(sock, address[1])
                 return sock
         except OSError as exc:

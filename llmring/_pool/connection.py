@@ -84,22 +84,25 @@ async def open_connection(
 ) -> Connection:
     """A new connection to ``origin`` (TLS for https), within ``connect_timeout`` seconds."""
     scheme, host, port = origin
-    with _CONNECT_ERRORS, anyio.fail_after(connect_timeout):
-        stream: anyio.abc.ByteStream = await connect_tcp(host, port)
-        if scheme == "https":
-            assert ssl_context is not None
-            try:
-                # Not "standard compatible": closing skips the close_notify round trip, which
-                # HTTP/1.1 does not need (the message framing says where a body ends).
-                stream = await TLSStream.wrap(
-                    stream,
-                    hostname=host,
-                    ssl_context=ssl_context,
-                    standard_compatible=False,
-                )
-            except BaseException:
-                await anyio.aclose_forcefully(stream)
-                raise
+    with _CONNECT_ERRORS:
+        with _deadline(connect_timeout) as scope:  # not fail_after: no generator per connect
+            stream: anyio.abc.ByteStream = await connect_tcp(host, port)
+            if scheme == "https":
+                assert ssl_context is not None
+                try:
+                    # Not "standard compatible": closing skips the close_notify round trip, which
+                    # HTTP/1.1 does not need (the message framing says where a body ends).
+                    stream = await TLSStream.wrap(
+                        stream,
+                        hostname=host,
+                        ssl_context=ssl_context,
+                        standard_compatible=False,
+                    )
+                except BaseException:
+                    await anyio.aclose_forcefully(stream)
+                    raise
+        if scope.cancelled_caught:
+            raise TimeoutError
     return Connection(origin, stream)
 
 
