@@ -129,6 +129,10 @@ async def _race(
                 group.start_soon(attempt, sock, address[1], failed)
                 with anyio.move_on_after(ATTEMPT_DELAY):
                     await failed.wait()
+    except BaseException:
+        if winner is not None:  # cancelled from outside as it won: nobody will close it
+            winner.close()
+        raise
     finally:
         for sock in started:
             if sock is not winner:
