@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from llmring._attempts import AttemptLog
 from llmring.exceptions import AllModelsFailedError, LLMRingError, ProviderAuthenticationError
@@ -102,44 +103,66 @@ async def _hedged(
     winner: list[T] = []
     failure: list[LLMRingError] = []
     with send, receive:
-        async with anyio.create_task_group() as tg:
-            started, running = 1, 1
-            tg.start_soon(race, 0)
-            while True:
-                wait = hedge_after if started < len(refs) else math.inf
-                with anyio.move_on_after(wait):
-                    position, outcome = await receive.receive()
-                    running -= 1
-                    if not isinstance(outcome, LLMRingError):
-                        winner.append(outcome)
-                        break
-                    if not may_fall_back(outcome, refs[position], refs[position + 1 :]):
-                        failure.append(outcome)
-                        break
-                    if running:
-                        continue  # another model is still on its way
-                    if started == len(refs):
-                        break  # every model failed
-                    if on_fallback is not None:
-                        on_fallback(name, str(refs[position]), str(refs[started]), outcome)
-                # Slow (or failed with nothing else running): start the next model beside it.
-                tg.start_soon(race, started)
-                started, running = started + 1, running + 1
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                started, running = 1, 1
+                tg.start_soon(race, 0)
+                while True:
+                    wait = hedge_after if started < len(refs) else math.inf
+                    with anyio.move_on_after(wait):
+                        position, outcome = await receive.receive()
+                        running -= 1
+                        if not isinstance(outcome, LLMRingError):
+                            winner.append(outcome)
+                            break
+                        if not may_fall_back(outcome, refs[position], refs[position + 1 :]):
+                            failure.append(outcome)
+                            break
+                        if running:
+                            continue  # another model is still on its way
+                        if started == len(refs):
+                            break  # every model failed
+                        if on_fallback is not None:
+                            on_fallback(name, str(refs[position]), str(refs[started]), outcome)
+                    # Slow (or failed with nothing else running): start the next model beside it.
+                    tg.start_soon(race, started)
+                    started, running = started + 1, running + 1
+                tg.cancel_scope.cancel()
+        except BaseException:
+            # The call itself was cancelled (or failed) as the race ended: nobody will take
+            # the winner, so it is released with the late ones below.
+            late_winner = winner[:]
+            winner.clear()
+            await _release(late_winner, receive, discard)
+            raise
         # A loser that finished opening while the winner was chosen: release it.
-        while True:
-            try:
-                _, late = receive.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                break
-            if not isinstance(late, LLMRingError) and discard is not None:
-                await discard(late)
+        await _release([], receive, discard)
     if winner:
         return winner[0]
     if failure:
         _note_earlier(failure[0], log)
         raise failure[0]
     raise _give_up(name, log)
+
+
+async def _release(
+    answers: list[T],
+    receive: MemoryObjectReceiveStream[tuple[int, T | LLMRingError]],
+    discard: Callable[[T], Awaitable[None]] | None,
+) -> None:
+    """Release ``answers`` and every answer still queued in ``receive`` (shielded: it runs
+    while the call is being cancelled, too)."""
+    with anyio.CancelScope(shield=True):
+        while True:
+            try:
+                _, late = receive.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+            if not isinstance(late, LLMRingError):
+                answers.append(late)
+        if discard is not None:
+            for answer in answers:
+                await discard(answer)
 
 
 def _note_earlier(error: LLMRingError, log: AttemptLog) -> None:
