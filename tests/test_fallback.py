@@ -10,10 +10,12 @@ from __future__ import annotations
 from contextlib import aclosing
 from pathlib import Path
 
+import anyio
 import pytest
 import respx
 
 from llmring import LLMRequest, LLMRing, Message
+from llmring._attempts import AttemptLog
 from llmring.exceptions import (
     AllModelsFailedError,
     ProviderAuthenticationError,
@@ -21,6 +23,8 @@ from llmring.exceptions import (
     ProviderOverloadedError,
     ProviderRateLimitError,
 )
+from llmring.fallback import first_to_answer
+from llmring.model_ref import ModelRef
 from llmring.testing import Recording, mock_recording
 from tests.conftest import RECORDINGS, lockfile, rec
 
@@ -159,3 +163,25 @@ async def test_a_direct_model_reference_does_not_fall_back(tmp_path: Path) -> No
     async with ring(lockfile(tmp_path, "openai:gpt-4o-mini")) as service:
         with pytest.raises(ProviderOverloadedError):
             await service.chat(request)
+
+
+@pytest.mark.anyio
+async def test_a_hedged_call_cancelled_as_an_answer_arrives_releases_that_answer() -> None:
+    # The answer is handed over with no checkpoint, and the caller's scope is cancelled at the
+    # same moment: nobody will take it, so the race must release it rather than leak it.
+    released: list[str] = []
+    refs = [ModelRef("openai", "a"), ModelRef("anthropic", "b")]
+
+    async def discard(answer: str) -> None:
+        released.append(answer)
+
+    with anyio.CancelScope() as caller:
+
+        async def start(ref: ModelRef) -> str:
+            await anyio.lowlevel.checkpoint()
+            caller.cancel()  # the caller goes away just as this model answers
+            return f"stream from {ref}"
+
+        await first_to_answer("alias", refs, start, AttemptLog(), hedge_after=10.0, discard=discard)
+    assert caller.cancelled_caught
+    assert released == ["stream from openai:a"]
