@@ -59,7 +59,6 @@ class OpenedStream:
     model: str
     parser: StreamParser
     decoder: SSEDecoder | NDJSONDecoder
-    body: AsyncIterator[bytes]
     reader: BodyReader
     watch: CallWatch
     first: list[StreamChunk] = field(default_factory=list)
@@ -73,6 +72,11 @@ class OpenedStream:
     log: AttemptLog | None = None
     #: Where the request went: a transport error raised while the body is read names it.
     url: str | None = None
+
+    @property
+    def body(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they arrive (read once per stream, not per chunk)."""
+        return self.reader.chunks
 
     async def aclose(self) -> None:
         """Close the response (and its connection, if unread) even while being cancelled."""
@@ -115,9 +119,7 @@ async def open_attempt(
             response = await open_stream(client, sent, provider, ref.model)
             decoder = await _decoder(response, provider, max_event_bytes)
             reader = BodyReader(response)
-            opened = OpenedStream(
-                provider.name, ref.model, parser, decoder, reader.chunks, reader, watch, url=url
-            )
+            opened = OpenedStream(provider.name, ref.model, parser, decoder, reader, watch, url=url)
             with map_transport_errors(provider.name, ref.model, url):
                 await _read_first(opened)
         if scope is not None and scope.cancelled_caught:
